@@ -1,0 +1,38 @@
+# Comptoir: `make run` serves the demo, `make test` runs every test.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export COMPTOIR_INSTANCE_PATH ?= $(CURDIR)/instance
+
+.PHONY: run test lint install install-test browser services clean
+
+run: install
+	$(BIN)/comptoir db upgrade
+	$(BIN)/comptoir demo load --once
+	$(BIN)/comptoir run
+
+test: install-test browser
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: install-test
+	$(BIN)/ruff check .
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+install-test: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+
+# Browser tests drive Debian's Chromium (no browser download from the test tool).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

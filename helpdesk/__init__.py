@@ -1,0 +1,96 @@
+"""Comptoir helpdesk: the application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, request
+from flask_login import current_user
+
+from config import load_settings
+from helpdesk import errors_http, migrate
+from helpdesk.auth import guard
+from helpdesk.events import EventBus
+from helpdesk.extensions import api as rest_api
+from helpdesk.extensions import babel, csrf, db, login_manager, socketio
+from helpdesk.models import User
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build a Comptoir app; ``config`` overrides settings (lower-case keys, as in defaults)."""
+    settings = load_settings(config)
+    app = Flask(__name__, instance_path=settings.instance_path)
+    _configure(app, settings)
+    _init_extensions(app, settings)
+    _register_blueprints(app)
+    return app
+
+
+def _configure(app: Flask, settings: Any) -> None:
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=settings.log_level)
+    app.config.update(
+        COMPTOIR=settings,
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.testing,
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        WTF_CSRF_TIME_LIMIT=None,
+        BABEL_DEFAULT_LOCALE=settings.default_locale,
+        BABEL_DEFAULT_TIMEZONE=settings.default_timezone,
+        API_TITLE="Comptoir API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={"components": {"securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "session": {"type": "apiKey", "in": "cookie", "name": "session"}}},
+            "security": [{"bearer": []}, {"session": []}]},
+    )
+
+
+def _init_extensions(app: Flask, settings: Any) -> None:
+    app.extensions["comptoir.events"] = EventBus()
+    db.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "web.login"
+    login_manager.user_loader(lambda user_id: db.session.get(User, int(user_id)))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    socketio.init_app(app, message_queue=settings.redis_url or None, async_mode="threading",
+                      cors_allowed_origins=[])
+    rest_api.init_app(app)
+    migrate.init_app(app)
+    guard.init_app(app)
+    errors_http.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from helpdesk.api import register_api
+    from helpdesk.cli import register_commands
+    from helpdesk.realtime import register_handlers
+    from helpdesk.web import bp as web_bp
+
+    for blueprint in register_api(rest_api):
+        csrf.exempt(blueprint)  # the guard checks CSRF itself for cookie-authenticated writes
+    app.register_blueprint(web_bp)
+    register_handlers(app, socketio)
+    register_commands(app)
+
+
+def _select_locale() -> str | None:
+    languages = load_languages()
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    return request.accept_languages.best_match(languages)
+
+
+def load_languages() -> list[str]:
+    from flask import current_app
+
+    return current_app.config["COMPTOIR"].languages

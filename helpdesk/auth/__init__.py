@@ -1,0 +1,1 @@
+"""Authentication (sessions, API tokens) and the one authorization policy."""

@@ -1,0 +1,46 @@
+"""Who may do what: the single table every entrypoint consults.
+
+Roles grant permissions; an API token narrows its user's permissions to its
+scopes. Views declare the permission they need with ``@requires`` and the
+check happens in one place (``helpdesk.auth.guard``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from helpdesk.models.staff import Role
+
+
+class Permission(StrEnum):
+    CONVERSATIONS_READ = "conversations:read"
+    CONVERSATIONS_WRITE = "conversations:write"
+    CUSTOMERS_READ = "customers:read"
+    CUSTOMERS_WRITE = "customers:write"
+    CUSTOMERS_MERGE = "customers:merge"
+    QUEUES_READ = "queues:read"
+    QUEUES_MANAGE = "queues:manage"
+    USERS_READ = "users:read"
+    USERS_MANAGE = "users:manage"
+    AUDIT_READ = "audit:read"
+    KNOWLEDGE_READ = "knowledge:read"
+    KNOWLEDGE_MANAGE = "knowledge:manage"
+
+
+P = Permission
+_WORK = {P.CONVERSATIONS_READ, P.CONVERSATIONS_WRITE, P.CUSTOMERS_READ, P.CUSTOMERS_WRITE,
+         P.QUEUES_READ, P.USERS_READ, P.KNOWLEDGE_READ}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.SUPERVISOR: frozenset(_WORK | {P.CUSTOMERS_MERGE, P.QUEUES_MANAGE, P.AUDIT_READ}),
+    Role.AGENT: frozenset(_WORK),
+    Role.KNOWLEDGE_MANAGER: frozenset({P.KNOWLEDGE_READ, P.KNOWLEDGE_MANAGE, P.USERS_READ}),
+}
+
+
+def allowed(role: Role, permission: Permission, scopes: list[str] | None = None) -> bool:
+    """True when the role grants the permission and, for a token, a scope names it."""
+    if permission not in ROLE_PERMISSIONS[role]:
+        return False
+    return scopes is None or permission.value in scopes

@@ -1,0 +1,24 @@
+"""SQLAlchemy 2 typed models, one module per aggregate."""
+
+from helpdesk.models.conversation import (
+    Attachment,
+    AuthorKind,
+    Channel,
+    Conversation,
+    ConversationStatus,
+    ConversationTag,
+    Message,
+    Owner,
+    Priority,
+)
+from helpdesk.models.customer import CONSENT_FLAGS, Customer, Identity, IdentityKind
+from helpdesk.models.queue import Queue, QueueMembership, RoutingStrategy
+from helpdesk.models.staff import ApiToken, Presence, Role, User
+from helpdesk.models.timeline import AuditLog, TimelineEvent
+
+__all__ = [
+    "CONSENT_FLAGS", "ApiToken", "Attachment", "AuditLog", "AuthorKind", "Channel",
+    "Conversation", "ConversationStatus", "ConversationTag", "Customer", "Identity",
+    "IdentityKind", "Message", "Owner", "Presence", "Priority", "Queue", "QueueMembership",
+    "Role", "RoutingStrategy", "TimelineEvent", "User",
+]

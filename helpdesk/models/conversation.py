@@ -1,0 +1,176 @@
+"""The Conversation aggregate (the ticket): its messages, attachments and tags."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from helpdesk.errors import InvalidTransition
+from helpdesk.models.customer import Customer
+from helpdesk.models.queue import Queue
+from helpdesk.models.staff import User
+from helpdesk.models.types import enum_type
+from helpdesk.orm import Base, utcnow
+
+
+class Channel(StrEnum):
+    CHAT = "chat"
+    EMAIL = "email"
+    PHONE = "phone"
+    WEB_FORM = "web_form"
+    API = "api"
+
+
+class ConversationStatus(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"
+    ON_HOLD = "on_hold"
+    SOLVED = "solved"
+    CLOSED = "closed"
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class Owner(StrEnum):
+    BOT = "bot"
+    QUEUE = "queue"
+    AGENT = "agent"
+
+
+class AuthorKind(StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    BOT = "bot"
+    SYSTEM = "system"
+
+
+_S = ConversationStatus
+# A closed conversation is final: a customer writing again opens a follow-up.
+ALLOWED_TRANSITIONS: dict[ConversationStatus, frozenset[ConversationStatus]] = {
+    _S.NEW: frozenset({_S.OPEN, _S.PENDING, _S.ON_HOLD, _S.SOLVED, _S.CLOSED}),
+    _S.OPEN: frozenset({_S.PENDING, _S.ON_HOLD, _S.SOLVED, _S.CLOSED}),
+    _S.PENDING: frozenset({_S.OPEN, _S.ON_HOLD, _S.SOLVED, _S.CLOSED}),
+    _S.ON_HOLD: frozenset({_S.OPEN, _S.PENDING, _S.SOLVED, _S.CLOSED}),
+    _S.SOLVED: frozenset({_S.OPEN, _S.PENDING, _S.CLOSED}),
+    _S.CLOSED: frozenset(),
+}
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    __table_args__ = (
+        Index("ix_conversations_queue_status", "queue_id", "status"),
+        Index("ix_conversations_assignee_status", "assignee_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    channel: Mapped[Channel] = mapped_column(enum_type(Channel))
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[ConversationStatus] = mapped_column(
+        enum_type(ConversationStatus), default=ConversationStatus.NEW)
+    priority: Mapped[Priority] = mapped_column(enum_type(Priority), default=Priority.NORMAL)
+    owner: Mapped[Owner] = mapped_column(enum_type(Owner), default=Owner.QUEUE)
+    queue_id: Mapped[int | None] = mapped_column(ForeignKey("queues.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    last_seq: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    last_message_at: Mapped[datetime | None]
+    first_response_at: Mapped[datetime | None]
+    solved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    customer: Mapped[Customer] = relationship()
+    queue: Mapped[Queue | None] = relationship()
+    assignee: Mapped[User | None] = relationship()
+    tag_rows: Mapped[list[ConversationTag]] = relationship(
+        cascade="all, delete-orphan", order_by="ConversationTag.name")
+
+    @property
+    def tags(self) -> list[str]:
+        return [t.name for t in self.tag_rows]
+
+    def set_tags(self, names: list[str]) -> None:
+        wanted = sorted({n.strip().lower() for n in names if n.strip()})
+        self.tag_rows = [t for t in self.tag_rows if t.name in wanted]
+        kept = {t.name for t in self.tag_rows}
+        self.tag_rows.extend(ConversationTag(name=n) for n in wanted if n not in kept)
+
+    def move_to(self, status: ConversationStatus, now: datetime) -> None:
+        """Apply a status change, enforcing the lifecycle and stamping its times."""
+        if status == self.status:
+            return
+        if status not in ALLOWED_TRANSITIONS[self.status]:
+            raise InvalidTransition(
+                f"a {self.status.value} conversation cannot become {status.value}")
+        self.status = status
+        if status == ConversationStatus.SOLVED:
+            self.solved_at = now
+        elif status == ConversationStatus.CLOSED:
+            self.closed_at = now
+        else:
+            self.solved_at = None
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == ConversationStatus.CLOSED
+
+
+class ConversationTag(Base):
+    __tablename__ = "conversation_tags"
+
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "seq"),
+        UniqueConstraint("conversation_id", "client_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int]
+    author_kind: Mapped[AuthorKind] = mapped_column(enum_type(AuthorKind))
+    author_id: Mapped[int | None]
+    body: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    internal: Mapped[bool] = mapped_column(default=False)
+    channel: Mapped[Channel] = mapped_column(enum_type(Channel))
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="message", cascade="all, delete-orphan", order_by="Attachment.id")
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(127))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_path: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    message: Mapped[Message] = relationship(back_populates="attachments")

@@ -1,0 +1,1 @@
+"""Business rules: small typed functions taking a unit of work."""

@@ -1,0 +1,144 @@
+"""Staff accounts, presence, and personal API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from helpdesk import events
+from helpdesk.auth.policy import Permission
+from helpdesk.errors import Conflict, ValidationFailed
+from helpdesk.events import Actor
+from helpdesk.models import ApiToken, Presence, Role, User
+from helpdesk.orm import utcnow
+from helpdesk.services.common import get_or_404
+from helpdesk.services.customers import EMAIL_RE
+from helpdesk.uow import UnitOfWork
+
+TOKEN_PREFIX = "cpt_"  # noqa: S105  (a public marker, not a secret)
+MIN_PASSWORD = 10
+USER_FIELDS = ("name", "role", "locale", "capacity", "skills", "active")
+
+
+def create_user(uow: UnitOfWork, actor: Actor, *, email: str, name: str, role: Role,
+                password: str, **profile: Any) -> User:
+    """Create a staff account; the email is unique, the password at least 10 characters."""
+    email = _checked_email(email)
+    if uow.session.scalar(select(User.id).where(User.email == email)):
+        raise Conflict(f"a user with email {email} exists", field="email")
+    user = User(email=email, name=name.strip() or email, role=role)
+    _check_password(password)
+    user.set_password(password)
+    _apply_profile(user, profile)
+    uow.session.add(user)
+    uow.session.flush()
+    _audit(uow, actor, "user.created", user.id, {"email": email, "role": role.value})
+    uow.commit()
+    return user
+
+
+def update_user(uow: UnitOfWork, actor: Actor, user_id: int, *, password: str | None = None,
+                **changes: Any) -> User:
+    user = get_or_404(uow.session, User, user_id)
+    _apply_profile(user, changes)
+    if password is not None:
+        _check_password(password)
+        user.set_password(password)
+    details = {k: (v.value if isinstance(v, Role) else v) for k, v in changes.items()}
+    _audit(uow, actor, "user.updated", user.id,
+           details | ({"password": "changed"} if password else {}))
+    uow.commit()
+    return user
+
+
+def set_presence(uow: UnitOfWork, actor: Actor, user_id: int, presence: Presence) -> User:
+    user = get_or_404(uow.session, User, user_id)
+    user.presence = presence
+    user.last_seen_at = utcnow()
+    uow.commit()
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The active user with these credentials, or None (same answer for every failure)."""
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None or not user.active or not user.check_password(password):
+        return None
+    return user
+
+
+def issue_token(uow: UnitOfWork, actor: Actor, user_id: int, *, name: str,
+                scopes: list[str], expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+    """Create a token; the secret is returned once and only its hash is kept."""
+    user = get_or_404(uow.session, User, user_id)
+    unknown = sorted(set(scopes) - {p.value for p in Permission})
+    if unknown:
+        raise ValidationFailed(f"unknown scope(s): {', '.join(unknown)}", field="scopes")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name.strip() or "token", prefix=secret[:12],
+                     token_hash=hash_token(secret), scopes=sorted(set(scopes)),
+                     expires_at=expires_at)
+    uow.session.add(token)
+    uow.session.flush()
+    _audit(uow, actor, "token.issued", token.id, {"user_id": user.id, "scopes": token.scopes},
+           target_type="api_token")
+    uow.commit()
+    return token, secret
+
+
+def revoke_token(uow: UnitOfWork, actor: Actor, token_id: int) -> None:
+    token = get_or_404(uow.session, ApiToken, token_id)
+    token.revoked_at = token.revoked_at or utcnow()
+    _audit(uow, actor, "token.revoked", token.id, {}, target_type="api_token")
+    uow.commit()
+
+
+def token_owner(session: Session, secret: str) -> ApiToken | None:
+    """The live token for this secret (not revoked, not expired), or None."""
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
+    now = utcnow()
+    if token is None or token.revoked_at or (token.expires_at and token.expires_at <= now):
+        return None
+    if not token.user.active:
+        return None
+    return token
+
+
+def hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _apply_profile(user: User, profile: dict[str, Any]) -> None:
+    unknown = set(profile) - set(USER_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"unknown user field(s): {', '.join(sorted(unknown))}",
+                               field=sorted(unknown)[0])
+    capacity = profile.get("capacity", {})
+    if any(not isinstance(v, int) or isinstance(v, bool) or v < 0 for v in capacity.values()):
+        raise ValidationFailed("capacity values are whole numbers ≥ 0", field="capacity")
+    for key, value in profile.items():
+        setattr(user, key, value)
+
+
+def _checked_email(email: str) -> str:
+    email = email.strip().lower()
+    if not EMAIL_RE.match(email):
+        raise ValidationFailed(f"{email!r} is not an email address", field="email")
+    return email
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise ValidationFailed(f"password must have at least {MIN_PASSWORD} characters",
+                               field="password")
+
+
+def _audit(uow: UnitOfWork, actor: Actor, action: str, target_id: int,
+           details: dict[str, Any], target_type: str = "user") -> None:
+    uow.record(events.StaffChanged(actor=actor, action=action, target_type=target_type,
+                                   target_id=target_id, details=details))

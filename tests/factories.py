@@ -1,0 +1,52 @@
+"""Build domain objects through the real services (so events and history are recorded)."""
+
+from __future__ import annotations
+
+import itertools
+
+from flask import Flask
+
+from helpdesk.events import SYSTEM, Actor
+from helpdesk.extensions import unit_of_work
+from helpdesk.models import Channel, Conversation, Customer, IdentityKind, Queue, Role, User
+from helpdesk.services import conversations, customers, queues, staff
+from helpdesk.services.conversations import NewMessage
+
+PASSWORD = "correct horse battery"
+_counter = itertools.count(1)
+
+
+class Factory:
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def user(self, role: Role = Role.AGENT, email: str | None = None, **profile) -> User:
+        email = email or f"{role.value}{next(_counter)}@staff.example"
+        with unit_of_work() as uow:
+            return staff.create_user(uow, SYSTEM, email=email, name=email.split("@")[0],
+                                     role=role, password=PASSWORD, **profile)
+
+    def token(self, user: User, scopes: list[str]) -> str:
+        with unit_of_work() as uow:
+            return staff.issue_token(uow, SYSTEM, user.id, name="test", scopes=scopes)[1]
+
+    def customer(self, name: str = "Ada Client", email: str | None = None) -> Customer:
+        email = email or f"customer{next(_counter)}@example.com"
+        with unit_of_work() as uow:
+            return customers.create_customer(uow, SYSTEM, name=name,
+                                             identities=[(IdentityKind.EMAIL, email)])
+
+    def queue(self, name: str | None = None, member_ids: list[int] = ()) -> Queue:
+        with unit_of_work() as uow:
+            return queues.create_queue(uow, SYSTEM, name=name or f"Queue {next(_counter)}",
+                                       channels=["chat", "email"], member_ids=list(member_ids))
+
+    def conversation(self, customer: Customer | None = None, channel: Channel = Channel.EMAIL,
+                     body: str = "My parcel never arrived", queue_id: int | None = None,
+                     subject: str = "Where is my parcel?") -> Conversation:
+        customer = customer or self.customer()
+        first = NewMessage(body=body, author=Actor("customer", customer.id))
+        with unit_of_work() as uow:
+            return conversations.open_conversation(
+                uow, Actor("customer", customer.id), customer_id=customer.id, channel=channel,
+                subject=subject, queue_id=queue_id, first_message=first)
