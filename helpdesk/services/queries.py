@@ -1,0 +1,119 @@
+"""Read-side queries shared by the API and the agent UI (no writes here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Select, case, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from helpdesk.models import (
+    Conversation,
+    ConversationStatus,
+    ConversationTag,
+    Customer,
+    Identity,
+    Message,
+    Priority,
+)
+from helpdesk.models.conversation import Channel, Owner
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+@dataclass(frozen=True)
+class ConversationFilter:
+    """Every filter is optional; lists mean "any of"."""
+
+    statuses: list[ConversationStatus] = field(default_factory=list)
+    queue_id: int | None = None
+    assignee_id: int | None = None
+    unassigned: bool = False
+    customer_id: int | None = None
+    channel: Channel | None = None
+    priority: Priority | None = None
+    owner: Owner | None = None
+    tag: str | None = None
+    search: str | None = None
+
+
+def paginate(session: Session, query: Select, page: int, per_page: int) -> Page:
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    items = list(session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
+    return Page(items, total or 0, page, per_page)
+
+
+def list_conversations(session: Session, filters: ConversationFilter, *, page: int = 1,
+                       per_page: int = 25) -> Page[Conversation]:
+    """Conversations matching the filters, most urgent and most recent first."""
+    query = _filtered_conversations(filters).options(
+        selectinload(Conversation.customer).selectinload(Customer.identities),
+        selectinload(Conversation.assignee), selectinload(Conversation.queue),
+        selectinload(Conversation.tag_rows))
+    query = query.order_by(_priority_rank().desc(),
+                           func.coalesce(Conversation.last_message_at,
+                                         Conversation.created_at).desc(),
+                           Conversation.id.desc())
+    return paginate(session, query, page, per_page)
+
+
+def conversation_messages(session: Session, conversation_id: int, *, after_seq: int = 0,
+                          include_internal: bool = True, limit: int = 500) -> list[Message]:
+    """The thread in ``seq`` order, from ``after_seq`` (exclusive)."""
+    query = (select(Message).where(Message.conversation_id == conversation_id,
+                                   Message.seq > after_seq)
+             .options(selectinload(Message.attachments)).order_by(Message.seq).limit(limit))
+    if not include_internal:
+        query = query.where(Message.internal.is_(False))
+    return list(session.scalars(query))
+
+
+def list_customers(session: Session, *, search: str | None = None, page: int = 1,
+                   per_page: int = 25) -> Page[Customer]:
+    """Live (not merged-away) customers, searchable by name or identity value."""
+    query = (select(Customer).where(Customer.merged_into_id.is_(None))
+             .options(selectinload(Customer.identities)).order_by(Customer.id.desc()))
+    if search:
+        pattern = f"%{search.strip().lower()}%"
+        matching = select(Identity.customer_id).where(func.lower(Identity.value).like(pattern))
+        query = query.where(or_(func.lower(Customer.name).like(pattern),
+                                Customer.id.in_(matching)))
+    return paginate(session, query, page, per_page)
+
+
+def _filtered_conversations(f: ConversationFilter) -> Select:
+    query = select(Conversation)
+    conditions = [
+        (f.statuses, lambda: Conversation.status.in_(f.statuses)),
+        (f.queue_id, lambda: Conversation.queue_id == f.queue_id),
+        (f.assignee_id, lambda: Conversation.assignee_id == f.assignee_id),
+        (f.unassigned, lambda: Conversation.assignee_id.is_(None)),
+        (f.customer_id, lambda: Conversation.customer_id == f.customer_id),
+        (f.channel, lambda: Conversation.channel == f.channel),
+        (f.priority, lambda: Conversation.priority == f.priority),
+        (f.owner, lambda: Conversation.owner == f.owner),
+        (f.tag, lambda: Conversation.id.in_(select(ConversationTag.conversation_id)
+                                            .where(ConversationTag.name == f.tag.lower()))),
+        (f.search, lambda: func.lower(Conversation.subject).like(f"%{f.search.lower()}%")),
+    ]
+    for present, condition in conditions:
+        if present:
+            query = query.where(condition())
+    return query
+
+
+def _priority_rank() -> ColumnElement[int]:
+    return case({p: rank for rank, p in enumerate(Priority)}, value=Conversation.priority)
