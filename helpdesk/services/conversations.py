@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -98,8 +100,7 @@ def assign(uow: UnitOfWork, actor: Actor, conversation_id: int, *,
     if conversation.status == ConversationStatus.NEW and assignee_id:
         conversation.move_to(ConversationStatus.OPEN, utcnow())
     uow.record(events.ConversationAssigned(
-        actor=actor, customer_id=conversation.customer_id, conversation_id=conversation.id,
-        channel=conversation.channel.value, assignee_id=assignee_id,
+        actor=actor, **_about(conversation), assignee_id=assignee_id,
         queue_id=conversation.queue_id, previous_assignee_id=previous))
     uow.commit()
     return conversation
@@ -111,10 +112,7 @@ def change_status(uow: UnitOfWork, actor: Actor, conversation_id: int,
     conversation = get_or_404(uow.session, Conversation, conversation_id, lock=True)
     old = conversation.status
     conversation.move_to(status, utcnow())
-    if old != status:
-        uow.record(events.StatusChanged(
-            actor=actor, customer_id=conversation.customer_id, conversation_id=conversation.id,
-            channel=conversation.channel.value, old=old.value, new=status.value))
+    _record_change(uow, actor, conversation, events.StatusChanged, old, status)
     uow.commit()
     return conversation
 
@@ -124,10 +122,7 @@ def set_priority(uow: UnitOfWork, actor: Actor, conversation_id: int,
     conversation = get_or_404(uow.session, Conversation, conversation_id)
     old = conversation.priority
     conversation.priority = priority
-    if old != priority:
-        uow.record(events.PriorityChanged(
-            actor=actor, customer_id=conversation.customer_id, conversation_id=conversation.id,
-            channel=conversation.channel.value, old=old.value, new=priority.value))
+    _record_change(uow, actor, conversation, events.PriorityChanged, old, priority)
     uow.commit()
     return conversation
 
@@ -143,11 +138,22 @@ def set_tags(uow: UnitOfWork, actor: Actor, conversation_id: int,
     after = set(conversation.tags)
     if before != after:
         uow.record(events.TagsChanged(
-            actor=actor, customer_id=conversation.customer_id, conversation_id=conversation.id,
-            channel=conversation.channel.value, added=sorted(after - before),
+            actor=actor, **_about(conversation), added=sorted(after - before),
             removed=sorted(before - after)))
     uow.commit()
     return conversation
+
+
+def _about(conversation: Conversation) -> dict[str, Any]:
+    """The fields every conversation event carries."""
+    return {"customer_id": conversation.customer_id, "conversation_id": conversation.id,
+            "channel": conversation.channel.value}
+
+
+def _record_change(uow: UnitOfWork, actor: Actor, conversation: Conversation,
+                   event_type: type[events.StatusChanged], old: StrEnum, new: StrEnum) -> None:
+    if old != new:
+        uow.record(event_type(actor=actor, **_about(conversation), old=old.value, new=new.value))
 
 
 def _by_client_id(uow: UnitOfWork, conversation_id: int, client_id: str | None) -> Message | None:
