@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import tempfile
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -13,7 +14,10 @@ from typing import Any, get_type_hints
 
 DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
 ENV_PREFIX = "COMPTOIR_"
+# Variables under this prefix belong to the test suite, not to the settings.
+TEST_ENV_PREFIX = "COMPTOIR_TEST_"
 INSTANCE_FILE = "comptoir.toml"
+MAX_PORT = 65535
 
 
 class ConfigError(ValueError):
@@ -51,16 +55,34 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
                   environ: Mapping[str, str] | None = None) -> Settings:
     """Merge every source, check each value, and fill the derived defaults."""
     environ = os.environ if environ is None else environ
+    env = _env_values(environ)
+    overrides = _checked_mapping(overrides or {}, "overrides")
     values = _read_toml(DEFAULTS_FILE, "defaults.toml")
-    values.update(_env_values(environ, ("instance_path",)))
-    instance = Path(values["instance_path"] or Path.cwd() / "instance").resolve()
+    # The instance folder holds a settings file, so it is found first (file < env < overrides).
+    instance = _instance_dir({**values, **env, **overrides}["instance_path"])
+    values.update(_instance_file_values(instance))
+    values.update(env)
+    values.update(overrides)
     values["instance_path"] = str(instance)
-    if (instance / INSTANCE_FILE).is_file():
-        values.update(_read_toml(instance / INSTANCE_FILE, str(instance / INSTANCE_FILE)))
-    values.update(_env_values(environ, KEYS))
-    values.update(_checked_mapping(overrides or {}, "overrides"))
     settings = Settings(**{key: _coerce(key, values[key]) for key in KEYS if key in values})
     return _with_derived_defaults(settings)
+
+
+def _instance_dir(configured: Any) -> Path:
+    if not isinstance(configured, str | os.PathLike):
+        raise ConfigError(f"COMPTOIR_INSTANCE_PATH: expected a folder path, got {configured!r}")
+    return Path(configured or Path.cwd() / "instance").resolve()
+
+
+def _instance_file_values(instance: Path) -> dict[str, Any]:
+    path = instance / INSTANCE_FILE
+    if not path.is_file():
+        return {}
+    values = _read_toml(path, str(path))
+    if "instance_path" in values:
+        raise ConfigError(f"{path}: instance_path cannot be set inside the instance folder; "
+                          "use COMPTOIR_INSTANCE_PATH")
+    return values
 
 
 def _read_toml(path: Path, source: str) -> dict[str, Any]:
@@ -78,8 +100,14 @@ def _checked_mapping(data: Mapping[str, Any], source: str) -> dict[str, Any]:
     return {k.lower(): v for k, v in data.items()}
 
 
-def _env_values(environ: Mapping[str, str], keys: tuple[str, ...]) -> dict[str, Any]:
-    return {k: environ[ENV_PREFIX + k.upper()] for k in keys if ENV_PREFIX + k.upper() in environ}
+def _env_values(environ: Mapping[str, str]) -> dict[str, str]:
+    """The ``COMPTOIR_*`` variables as settings; an unknown one is most likely a typo."""
+    names = [n for n in environ if n.startswith(ENV_PREFIX) and not n.startswith(TEST_ENV_PREFIX)]
+    unknown = sorted(n for n in names if n.removeprefix(ENV_PREFIX).lower() not in KEYS)
+    if unknown:
+        known = ", ".join(ENV_PREFIX + k.upper() for k in KEYS)
+        raise ConfigError(f"{', '.join(unknown)}: unknown setting (known: {known})")
+    return {n.removeprefix(ENV_PREFIX).lower(): environ[n] for n in names}
 
 
 def _coerce(key: str, value: Any) -> Any:
@@ -109,45 +137,76 @@ def _coerce_bool(name: str, value: Any) -> bool:
 
 
 def _coerce_int(name: str, value: Any) -> int:
-    if isinstance(value, bool):
-        raise ConfigError(f"{name}: expected an integer, got {value!r}")
+    if isinstance(value, bool | float):
+        raise ConfigError(f"{name}: expected a whole number, got {value!r}")
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"{name}: expected an integer, got {value!r}") from None
-    if number < 0:
-        raise ConfigError(f"{name}: must not be negative, got {number}")
+        raise ConfigError(f"{name}: expected a whole number, got {value!r}") from None
+    if number < 1:
+        raise ConfigError(f"{name}: must be at least 1, got {number}")
     return number
 
 
 def _coerce_list(name: str, value: Any) -> list[str]:
     if isinstance(value, str):
-        text = value.strip()
-        value = json.loads(text) if text.startswith("[") else [v.strip() for v in text.split(",")]
+        value = _split_list(name, value.strip())
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise ConfigError(f"{name}: expected a list of names, got {value!r}")
     return value
 
 
+def _split_list(name: str, text: str) -> Any:
+    """A JSON list (``["en", "fr"]``) or comma-separated names (``en,fr``)."""
+    if not text.startswith("["):
+        return [v.strip() for v in text.split(",")]
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise ConfigError(f"{name}: not a valid JSON list: {text!r}") from None
+
+
 def _with_derived_defaults(settings: Settings) -> Settings:
+    _check_consistency(settings)
     instance = settings.instance_dir
     database_url = settings.database_url or f"sqlite:///{instance / 'comptoir.db'}"
     secret_key = settings.secret_key or _stored_secret_key(instance)
+    return replace(settings, database_url=database_url, secret_key=secret_key)
+
+
+def _check_consistency(settings: Settings) -> None:
     if settings.default_locale not in settings.languages:
         raise ConfigError(
             f"COMPTOIR_DEFAULT_LOCALE: {settings.default_locale!r} is not one of "
             f"COMPTOIR_LANGUAGES {settings.languages}")
-    return replace(settings, database_url=database_url, secret_key=secret_key)
+    if settings.port > MAX_PORT:
+        raise ConfigError(f"COMPTOIR_PORT: {settings.port} is above {MAX_PORT}")
+    if settings.page_size > settings.max_page_size:
+        raise ConfigError(f"COMPTOIR_PAGE_SIZE: {settings.page_size} is above "
+                          f"COMPTOIR_MAX_PAGE_SIZE {settings.max_page_size}")
 
 
 def _stored_secret_key(instance: Path) -> str:
     """Read the instance's secret key, generating it (mode 0600) on first run."""
     path = instance / "secret_key"
-    if path.is_file():
-        return path.read_text(encoding="utf-8").strip()
-    instance.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(key)
+    if not path.is_file():
+        _create_secret_key(path)
+    key = path.read_text(encoding="utf-8").strip()
+    if not key:
+        raise ConfigError(f"{path} is empty: delete it to generate a new key, "
+                          "or set COMPTOIR_SECRET_KEY")
     return key
+
+
+def _create_secret_key(path: Path) -> None:
+    """Write a new key atomically; when several processes start at once, the first one wins."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, draft = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")  # mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        os.link(draft, path)
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(draft)

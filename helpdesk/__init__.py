@@ -31,6 +31,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _configure(app: Flask, settings: Any) -> None:
     settings.instance_dir.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=settings.log_level)
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.root.level))
     app.config.update(
         COMPTOIR=settings,
         SECRET_KEY=settings.secret_key,
@@ -59,7 +60,7 @@ def _init_extensions(app: Flask, settings: Any) -> None:
     db.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "web.login"
-    login_manager.user_loader(lambda user_id: db.session.get(User, int(user_id)))
+    login_manager.user_loader(_load_active_user)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
     socketio.init_app(app, message_queue=settings.redis_url or None, async_mode="threading",
@@ -81,6 +82,12 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(web_bp)
     register_handlers(app, socketio)
     register_commands(app)
+
+
+def _load_active_user(user_id: str) -> User | None:
+    """The session's user, unless deactivated since they logged in."""
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.active else None
 
 
 def _select_locale() -> str | None:

@@ -1,21 +1,37 @@
-"""Administration commands: staff users and API tokens."""
+"""Administration commands: staff users and their API tokens, queues, the demo."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
 import click
 from flask import Flask
-from flask.cli import with_appcontext
 
+from helpdesk import demo, migrate
 from helpdesk.auth.policy import Permission
-from helpdesk.errors import DomainError
+from helpdesk.cli import login_url, with_app
 from helpdesk.events import SYSTEM
-from helpdesk.extensions import unit_of_work
+from helpdesk.extensions import db, unit_of_work
 from helpdesk.models import Role
-from helpdesk.services import staff
+from helpdesk.services import queries, staff
+
+F = TypeVar("F", bound=Callable[..., object])
 
 
 def register_admin_commands(app: Flask) -> None:
-    app.cli.add_command(users_group)
+    for group in (users_group, queues_group, demo_group):
+        app.cli.add_command(group)
+
+
+def with_database(command: F) -> F:
+    """Like ``with_app``, on a migrated database only."""
+    @functools.wraps(command)
+    def run(*args: object, **kwargs: object) -> object:
+        migrate.check_schema(db.engine)
+        return command(*args, **kwargs)
+    return with_app(run)  # type: ignore[return-value]
 
 
 @click.group("users", help="Staff accounts and their API tokens.")
@@ -29,16 +45,34 @@ def users_group() -> None:
 @click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.AGENT.value,
               show_default=True)
 @click.password_option(help="At least 10 characters; asked when omitted.")
-@with_appcontext
+@with_database
 def users_create(email: str, name: str, role: str, password: str) -> None:
     """Create a staff user."""
-    try:
-        with unit_of_work() as uow:
-            user = staff.create_user(uow, SYSTEM, email=email, name=name, role=Role(role),
-                                     password=password)
-    except DomainError as exc:
-        raise click.ClickException(exc.message) from None
+    with unit_of_work() as uow:
+        user = staff.create_user(uow, SYSTEM, email=email, name=name, role=Role(role),
+                                 password=password)
     click.echo(f"created {user.role.value} {user.email} (id {user.id})")
+
+
+@users_group.command("list")
+@with_database
+def users_list() -> None:
+    """List staff accounts: id, email, role, name, state."""
+    rows = [(str(u.id), u.email, u.role.value, u.name, "active" if u.active else "deactivated")
+            for u in queries.all_staff(db.session)]
+    echo_table(("ID", "EMAIL", "ROLE", "NAME", "STATE"), rows)
+
+
+@users_group.command("set-password")
+@click.argument("email")
+@click.password_option(help="At least 10 characters; asked when omitted.")
+@with_database
+def users_set_password(email: str, password: str) -> None:
+    """Set a new password for the staff account EMAIL (e.g. a demo login)."""
+    with unit_of_work() as uow:
+        user = queries.staff_by_email(uow.session, email)
+        staff.update_user(uow, SYSTEM, user.id, password=password)
+    click.echo(f"password changed for {user.email}; log in at {login_url()}")
 
 
 @users_group.command("token")
@@ -47,13 +81,68 @@ def users_create(email: str, name: str, role: str, password: str) -> None:
 @click.option("--scope", "scopes", multiple=True, required=True,
               type=click.Choice([p.value for p in Permission]),
               help="Repeat for each permission the token may use.")
-@with_appcontext
+@with_database
 def users_token(user_id: int, name: str, scopes: tuple[str, ...]) -> None:
     """Issue a personal API token (printed once, stored hashed)."""
+    with unit_of_work() as uow:
+        _token, secret = staff.issue_token(uow, SYSTEM, user_id, name=name, scopes=list(scopes))
+    click.echo(secret)
+
+
+@click.group("queues", help="Queues: channels, routing and members.")
+def queues_group() -> None:
+    """Queue commands."""
+
+
+@queues_group.command("list")
+@with_database
+def queues_list() -> None:
+    """List queues: id, name, channels, routing strategy, member ids."""
+    rows = [(str(q.id), q.name, ",".join(q.channels), q.routing_strategy.value,
+             ",".join(map(str, q.member_ids)) or "-") for q in queries.all_queues(db.session)]
+    echo_table(("ID", "NAME", "CHANNELS", "ROUTING", "MEMBERS"), rows)
+
+
+@click.group("demo", help="The Maison Lumière demo data.")
+def demo_group() -> None:
+    """Demo commands."""
+
+
+@demo_group.command("load")
+@click.option("--once", is_flag=True,
+              help="When the demo is already loaded, say so and succeed (for `make run`).")
+@with_database
+def demo_load(once: bool) -> None:
+    """Create a demo brand: queues, staff of each role, customers and weeks of history."""
     try:
         with unit_of_work() as uow:
-            _token, secret = staff.issue_token(uow, SYSTEM, user_id, name=name,
-                                               scopes=list(scopes))
-    except DomainError as exc:
-        raise click.ClickException(exc.message) from None
-    click.echo(secret)
+            summary = demo.load_demo(uow)
+    except demo.DemoAlreadyLoaded as exc:
+        if not once:
+            raise
+        click.echo(f"{exc.message}; nothing to do.")
+        click.echo(f"Log in at {login_url()}: the logins were printed by the first "
+                   "`comptoir demo load`; reset one with `comptoir users set-password EMAIL`.")
+        return
+    _echo_demo(summary)
+
+
+def _echo_demo(summary: demo.DemoSummary) -> None:
+    click.echo(f"Loaded the {summary.brand} demo: {summary.queues} queues, "
+               f"{summary.customers} customers, {summary.conversations} conversations.\n")
+    click.echo("Staff logins (the passwords are shown only this once):\n")
+    echo_table(("EMAIL", "ROLE", "NAME", "PASSWORD"),
+               [(x.email, x.role.value, x.name, x.password) for x in summary.logins])
+    click.echo(f"\nLog in at {login_url()}; forgot a password? "
+               "`comptoir users set-password EMAIL`.")
+
+
+def echo_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Print left-aligned columns, or a short note when there is nothing to list."""
+    if not rows:
+        click.echo("(none)")
+        return
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
+    for line in (headers, *rows):
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+                   .rstrip())

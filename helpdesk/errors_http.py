@@ -46,11 +46,12 @@ def _csrf_error(exc: CSRFError) -> ResponseReturnValue:
 
 
 def _http_error(exc: HTTPException) -> ResponseReturnValue:
-    code = (exc.name or "error").lower().replace(" ", "_")
+    status = exc.code or 500
+    code = "validation_failed" if status == 422 else (exc.name or "error").lower().replace(" ", "_")
     fields = _validation_fields(exc)
     if fields:
-        return error_response(422, "validation_failed", _first_problem(fields), fields)
-    return error_response(exc.code or 500, code, exc.description or exc.name)
+        return error_response(status, code, _first_problem(fields), fields)
+    return error_response(status, code, exc.description or exc.name)
 
 
 def _unexpected_error(exc: Exception) -> ResponseReturnValue:
@@ -64,14 +65,22 @@ def _validation_fields(exc: HTTPException) -> dict[str, Any] | None:
     if not messages:
         return None
     flat: dict[str, Any] = {}
-    for location in messages.values():
-        flat.update(location if isinstance(location, dict) else {"_": location})
+    for location, problems in messages.items():
+        # A problem with the whole body (e.g. not valid JSON) is listed under its location.
+        flat.update(problems if isinstance(problems, dict) else {location: problems})
     return flat
 
 
 def _first_problem(fields: dict[str, Any]) -> str:
-    name, problem = next(iter(fields.items()))
+    """``"identities.0.value: Missing data"``: the path to the first problem, then the problem.
+
+    Keys starting with ``_`` (marshmallow's ``_schema``) are not fields and stay out of it.
+    """
+    path: list[str] = []
+    problem: Any = fields
     while isinstance(problem, dict):
         name, problem = next(iter(problem.items()))
+        if not str(name).startswith("_"):
+            path.append(str(name))
     text = problem[0] if isinstance(problem, list) and problem else problem
-    return f"{name}: {text}"
+    return f"{'.'.join(path)}: {text}" if path else str(text)

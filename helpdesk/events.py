@@ -8,6 +8,7 @@ effects (Socket.IO, webhooks, the assistant) run only after the commit succeeded
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from helpdesk.orm import utcnow
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,9 @@ class CustomerCreated(DomainEvent):
     timeline_type = "customer.created"
     name: str = ""
 
+    def payload(self) -> dict[str, Any]:
+        return {"name": self.name}
+
 
 @dataclass(frozen=True, kw_only=True)
 class CustomerUpdated(DomainEvent):
@@ -64,8 +70,9 @@ class CustomerUpdated(DomainEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
-class IdentityAdded(DomainEvent):
-    timeline_type = "identity.added"
+class IdentityEvent(DomainEvent):
+    """Base of the identity events (handlers subscribe to the concrete ones)."""
+
     kind: str
     value: str
 
@@ -74,7 +81,12 @@ class IdentityAdded(DomainEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
-class IdentityRemoved(IdentityAdded):
+class IdentityAdded(IdentityEvent):
+    timeline_type = "identity.added"
+
+
+@dataclass(frozen=True, kw_only=True)
+class IdentityRemoved(IdentityEvent):
     timeline_type = "identity.removed"
     audited = True
 
@@ -126,8 +138,9 @@ class ConversationAssigned(DomainEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
-class StatusChanged(DomainEvent):
-    timeline_type = "conversation.status_changed"
+class FieldChanged(DomainEvent):
+    """Base of the one-field conversation changes (handlers subscribe to the concrete ones)."""
+
     audited = True
     old: str
     new: str
@@ -137,7 +150,12 @@ class StatusChanged(DomainEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
-class PriorityChanged(StatusChanged):
+class StatusChanged(FieldChanged):
+    timeline_type = "conversation.status_changed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PriorityChanged(FieldChanged):
     timeline_type = "conversation.priority_changed"
 
 
@@ -170,7 +188,14 @@ Handler = Callable[[DomainEvent], None]
 
 
 class EventBus:
-    """After-commit handlers, registered per event class (subclasses included)."""
+    """After-commit handlers, registered per event class (subclasses included).
+
+    Events are dispatched in the order they were recorded; for each event the
+    handlers of its own class run first, then those of its base classes, each
+    group in subscription order. A failing handler is logged and the others
+    still run: the change is committed, one broken side effect must not starve
+    the rest.
+    """
 
     def __init__(self) -> None:
         self._handlers: dict[type[DomainEvent], list[Handler]] = defaultdict(list)
@@ -180,6 +205,15 @@ class EventBus:
 
     def publish(self, events: list[DomainEvent]) -> None:
         for event in events:
-            for event_type in type(event).__mro__:
-                for handler in self._handlers.get(event_type, ()):
-                    handler(event)
+            for handler in self._handlers_for(type(event)):
+                _run(handler, event)
+
+    def _handlers_for(self, event_type: type[DomainEvent]) -> list[Handler]:
+        return [h for cls in event_type.__mro__ for h in self._handlers.get(cls, ())]
+
+
+def _run(handler: Handler, event: DomainEvent) -> None:
+    try:
+        handler(event)
+    except Exception:
+        log.exception("after-commit handler %r failed on %s", handler, type(event).__name__)

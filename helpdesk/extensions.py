@@ -2,10 +2,10 @@
 
 from flask_babel import Babel
 from flask_login import LoginManager
-from flask_smorest import Api
 from flask_socketio import SocketIO
 from flask_wtf.csrf import CSRFProtect
 
+from helpdesk.api.openapi import ComptoirApi
 from helpdesk.events import EventBus
 from helpdesk.orm import Database
 from helpdesk.uow import UnitOfWork
@@ -14,7 +14,7 @@ db = Database()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-api = Api()
+api = ComptoirApi()
 socketio = SocketIO()
 
 

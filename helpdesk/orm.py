@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,8 +24,24 @@ NAMING_CONVENTION = {
 }
 
 
+_pinned_now: ContextVar[datetime | None] = ContextVar("comptoir_pinned_now", default=None)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The current UTC time: every model default, event and service reads it."""
+    return _pinned_now.get() or datetime.now(UTC)
+
+
+@contextmanager
+def clock_at(moment: datetime) -> Iterator[None]:
+    """Make ``utcnow()`` return ``moment`` in this context (the demo writes a past history)."""
+    if moment.tzinfo is None:
+        raise ValueError("clock_at needs a timezone-aware datetime")
+    token = _pinned_now.set(moment.astimezone(UTC))
+    try:
+        yield
+    finally:
+        _pinned_now.reset(token)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from helpdesk.events import DomainEvent, EventBus
 from helpdesk.models import AuditLog, TimelineEvent
-
-log = logging.getLogger(__name__)
 
 
 class UnitOfWork:
@@ -33,21 +30,23 @@ class UnitOfWork:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self.session.rollback()
+        self.rollback()
         self.session.close()
 
     def record(self, event: DomainEvent) -> None:
         self.events.append(event)
 
     def commit(self) -> None:
+        """Write the change and its history rows in one transaction, then publish."""
         self.session.add_all(_history_rows(self.events))
         self.session.commit()
         published, self.events = self.events, []
-        try:
-            self._bus.publish(published)
-        except Exception:
-            # The change is committed; a failing side effect must not undo or hide it.
-            log.exception("after-commit handler failed")
+        self._bus.publish(published)
+
+    def rollback(self) -> None:
+        """Undo everything since the last commit, recorded events included."""
+        self.events = []
+        self.session.rollback()
 
 
 def _history_rows(events: list[DomainEvent]) -> list[TimelineEvent | AuditLog]:

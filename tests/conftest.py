@@ -1,15 +1,19 @@
 """Fixtures: ``app``, ``client``, ``runner``, ``auth``, ``uow``, ``make``; SQLite and PostgreSQL.
 
-Database-backed tests run once per backend: ``sqlite`` (a file in tmp_path) and
-``postgres`` (a fresh database created on COMPTOIR_TEST_POSTGRES_URL's server and
-dropped afterwards). Set COMPTOIR_TEST_BACKENDS=sqlite to skip PostgreSQL locally.
+Database-backed tests run once per backend: ``sqlite`` (a copy, in tmp_path, of a file
+migrated once per run) and ``postgres`` (a fresh database created on
+COMPTOIR_TEST_POSTGRES_URL's server and migrated once per run, emptied after each test
+and dropped at the end). ``database_url`` gives an empty, unmigrated database of its own.
+Set COMPTOIR_TEST_BACKENDS=sqlite to skip PostgreSQL locally.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -18,6 +22,7 @@ from sqlalchemy import create_engine, text
 
 from helpdesk import create_app, migrate
 from helpdesk.extensions import db, unit_of_work
+from helpdesk.orm import Base, make_engine
 from helpdesk.uow import UnitOfWork
 from tests.factories import Factory
 
@@ -48,12 +53,54 @@ def _fresh_postgres_database() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file migrated once per run; each test gets a copy."""
+    path = tmp_path_factory.mktemp("schema") / "migrated.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres() -> Iterator[str]:
+    """A fresh PostgreSQL database migrated once per run; each test empties it afterwards."""
+    databases = _fresh_postgres_database()
+    url = next(databases)
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    yield url
+    next(databases, None)
+
+
+@pytest.fixture(params=BACKENDS)
+def migrated_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """A migrated, empty database: creating one per test would dominate the suite's time."""
+    if request.param == "sqlite":
+        copy = tmp_path / "test.db"
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), copy)
+        yield f"sqlite:///{copy}"
+        return
+    url = request.getfixturevalue("migrated_postgres")
+    yield url
+    _empty_tables(url)
+
+
+def _empty_tables(url: str) -> None:
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("SET LOCAL lock_timeout = '10s'"))
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
 @pytest.fixture
-def app(database_url: str, tmp_path) -> Iterator[Flask]:
-    app = create_app({"database_url": database_url, "instance_path": str(tmp_path / "instance"),
+def app(migrated_url: str, tmp_path) -> Iterator[Flask]:
+    app = create_app({"database_url": migrated_url, "instance_path": str(tmp_path / "instance"),
                       "secret_key": "test-secret", "testing": True})
-    with app.app_context():
-        migrate.upgrade(db.engine)
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -76,9 +123,9 @@ def uow(app: Flask) -> Iterator[UnitOfWork]:
 
 
 @pytest.fixture
-def make(app: Flask) -> Iterator[Factory]:
-    with app.app_context():
-        yield Factory(app)
+def make(app: Flask) -> Factory:
+    # No app context held here: test-client requests must each get their own, as in production.
+    return Factory(app)
 
 
 class AuthActions:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask import Flask
 
@@ -11,6 +13,7 @@ from helpdesk.extensions import unit_of_work
 from helpdesk.models import Channel, Conversation, Customer, IdentityKind, Queue, Role, User
 from helpdesk.services import conversations, customers, queues, staff
 from helpdesk.services.conversations import NewMessage
+from helpdesk.uow import UnitOfWork
 
 PASSWORD = "correct horse battery"
 _counter = itertools.count(1)
@@ -20,24 +23,30 @@ class Factory:
     def __init__(self, app: Flask) -> None:
         self.app = app
 
+    @contextmanager
+    def _unit(self) -> Iterator[UnitOfWork]:
+        # Its own app context: a test's requests must not share one (nor its session, nor g).
+        with self.app.app_context(), unit_of_work() as uow:
+            yield uow
+
     def user(self, role: Role = Role.AGENT, email: str | None = None, **profile) -> User:
         email = email or f"{role.value}{next(_counter)}@staff.example"
-        with unit_of_work() as uow:
+        with self._unit() as uow:
             return staff.create_user(uow, SYSTEM, email=email, name=email.split("@")[0],
                                      role=role, password=PASSWORD, **profile)
 
     def token(self, user: User, scopes: list[str]) -> str:
-        with unit_of_work() as uow:
+        with self._unit() as uow:
             return staff.issue_token(uow, SYSTEM, user.id, name="test", scopes=scopes)[1]
 
     def customer(self, name: str = "Ada Client", email: str | None = None) -> Customer:
         email = email or f"customer{next(_counter)}@example.com"
-        with unit_of_work() as uow:
+        with self._unit() as uow:
             return customers.create_customer(uow, SYSTEM, name=name,
                                              identities=[(IdentityKind.EMAIL, email)])
 
     def queue(self, name: str | None = None, member_ids: list[int] = ()) -> Queue:
-        with unit_of_work() as uow:
+        with self._unit() as uow:
             return queues.create_queue(uow, SYSTEM, name=name or f"Queue {next(_counter)}",
                                        channels=["chat", "email"], member_ids=list(member_ids))
 
@@ -46,7 +55,7 @@ class Factory:
                      subject: str = "Where is my parcel?") -> Conversation:
         customer = customer or self.customer()
         first = NewMessage(body=body, author=Actor("customer", customer.id))
-        with unit_of_work() as uow:
+        with self._unit() as uow:
             return conversations.open_conversation(
                 uow, Actor("customer", customer.id), customer_id=customer.id, channel=channel,
                 subject=subject, queue_id=queue_id, first_message=first)

@@ -7,9 +7,13 @@ from flask_smorest import Api, Blueprint
 
 def register_api(api: Api) -> list[Blueprint]:
     """Register every API blueprint; returns them so the factory can exempt them from CSRF."""
+    from helpdesk.api.conversations import blp as conversations
+    from helpdesk.api.customers import blp as customers
     from helpdesk.api.meta import blp as meta
+    from helpdesk.api.queues import blp as queues
+    from helpdesk.api.users import blp as users
 
-    blueprints = [meta]
+    blueprints = [meta, conversations, customers, queues, users]
     for blueprint in blueprints:
         api.register_blueprint(blueprint, url_prefix="/api/v1")
     return blueprints

@@ -34,8 +34,8 @@ class Principal:
     scopes: list[str] | None = None
     token_id: int | None = None
 
-    def can(self, permission: Permission) -> bool:
-        return allowed(self.user.role, permission, self.scopes)
+    def can(self, permission: Permission, *, own_account: bool = False) -> bool:
+        return allowed(self.user.role, permission, self.scopes, own_account=own_account)
 
 
 def requires(permission: Permission) -> Callable[[F], F]:
@@ -73,7 +73,8 @@ def enforce() -> None:
         raise PermissionDenied(f"{request.endpoint} declares no permission")
     if principal is None:
         raise Unauthenticated("log in or send an API token (Authorization: Bearer …)")
-    if not principal.can(permission):
+    own_account = (request.view_args or {}).get("user_id") == principal.user.id
+    if not principal.can(permission, own_account=own_account):
         raise PermissionDenied(f"your role or token lacks the {permission.value} permission")
 
 

@@ -25,6 +25,7 @@ class Permission(StrEnum):
     AUDIT_READ = "audit:read"
     KNOWLEDGE_READ = "knowledge:read"
     KNOWLEDGE_MANAGE = "knowledge:manage"
+    ACCOUNT_MANAGE = "account:manage"  # a staff account's presence and personal tokens
 
 
 P = Permission
@@ -39,8 +40,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 
-def allowed(role: Role, permission: Permission, scopes: list[str] | None = None) -> bool:
-    """True when the role grants the permission and, for a token, a scope names it."""
-    if permission not in ROLE_PERMISSIONS[role]:
-        return False
-    return scopes is None or permission.value in scopes
+# Whatever their role, staff manage their own account's presence and tokens.
+SELF_SERVICE = frozenset({P.ACCOUNT_MANAGE})
+
+
+def allowed(role: Role, permission: Permission, scopes: list[str] | None = None, *,
+            own_account: bool = False) -> bool:
+    """True when the role grants the permission (or it is self-service on ``own_account``)
+    and, for a token, a scope names it."""
+    granted = permission in ROLE_PERMISSIONS[role] or (own_account and permission in SELF_SERVICE)
+    return granted and (scopes is None or permission.value in scopes)

@@ -103,10 +103,11 @@ class Conversation(Base):
         return [t.name for t in self.tag_rows]
 
     def set_tags(self, names: list[str]) -> None:
-        wanted = sorted({n.strip().lower() for n in names if n.strip()})
-        self.tag_rows = [t for t in self.tag_rows if t.name in wanted]
-        kept = {t.name for t in self.tag_rows}
-        self.tag_rows.extend(ConversationTag(name=n) for n in wanted if n not in kept)
+        """Replace the tags: trimmed, lower-cased, without duplicates, sorted by name."""
+        wanted = {n.strip().lower() for n in names if n.strip()}
+        kept = {t.name: t for t in self.tag_rows if t.name in wanted}
+        added = [ConversationTag(name=n) for n in wanted - kept.keys()]
+        self.tag_rows = sorted([*kept.values(), *added], key=lambda t: t.name)
 
     def move_to(self, status: ConversationStatus, now: datetime) -> None:
         """Apply a status change, enforcing the lifecycle and stamping its times."""

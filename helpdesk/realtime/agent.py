@@ -20,7 +20,9 @@ class AgentNamespace(Namespace):
 
     def on_connect(self, auth: dict[str, Any] | None = None) -> None:
         user, scopes = _staff_from(auth)
-        if user is None or not allowed(user.role, Permission.CONVERSATIONS_READ, scopes):
+        # A session outlives a deactivation: check the account itself, not just the cookie.
+        if user is None or not user.active or not allowed(
+                user.role, Permission.CONVERSATIONS_READ, scopes):
             raise ConnectionRefusedError("unauthorized")
         join_room(user_room(user.id))
         queue_ids = db.session.scalars(

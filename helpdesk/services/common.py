@@ -2,23 +2,58 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TypeVar
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from helpdesk.errors import NotFound
+from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.orm import Base
 
 M = TypeVar("M", bound=Base)
+E = TypeVar("E", bound=StrEnum)
 
 
-def get_or_404(session: Session, model: type[M], ident: int, *, lock: bool = False) -> M:
-    """Load one row by id or raise NotFound naming what was missing."""
-    obj = session.get(model, ident, with_for_update=lock or None)
+def get_or_404(session: Session, model: type[M], ident: int, *, lock: bool = False,
+               field: str | None = None) -> M:
+    """Load one row by id or raise NotFound naming what was missing (``field``: the input
+    that carried the id, when it is not ``<model>_id``).
+
+    ``lock`` serialises the writers of this row until commit and re-reads it even when
+    the session already holds it, so the caller decides on the committed state.
+    """
+    if lock:
+        _take_sqlite_write_lock(session, model, ident)
+    obj = session.get(model, ident, with_for_update=lock or None, populate_existing=lock)
     if obj is None:
-        raise NotFound(f"{_label(model)} {ident} does not exist", field=f"{_label(model)}_id")
+        label = _label(model)
+        raise NotFound(f"{label.replace('_', ' ')} {ident} does not exist",
+                       field=field or f"{label}_id")
     return obj
 
 
+def _take_sqlite_write_lock(session: Session, model: type[Base], ident: int) -> None:
+    """SQLite ignores FOR UPDATE; a write statement takes its database-wide write lock
+    (held to commit) so the read that follows is not stale."""
+    if session.get_bind().dialect.name == "sqlite":
+        # The table name is the model's, never input.
+        statement = f'UPDATE "{model.__tablename__}" SET id = id WHERE id = :ident'  # noqa: S608
+        session.execute(text(statement), {"ident": ident})
+
+
 def _label(model: type[Base]) -> str:
-    return model.__tablename__.removesuffix("s").replace("_", " ").replace(" ", "_")
+    """The singular of a model's table name: ``identities`` → ``identity``."""
+    table = model.__tablename__
+    if table.endswith("ies"):
+        return table.removesuffix("ies") + "y"
+    return table.removesuffix("s")
+
+
+def checked_enum(enum: type[E], value: object, field: str) -> E:
+    """``value`` as a member of ``enum``, or ValidationFailed listing the accepted values."""
+    try:
+        return enum(value)
+    except ValueError:
+        accepted = ", ".join(m.value for m in enum)
+        raise ValidationFailed(f"{value!r} is not one of {accepted}", field=field) from None

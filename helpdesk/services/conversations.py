@@ -7,10 +7,9 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from helpdesk import events
-from helpdesk.errors import Conflict, ValidationFailed
+from helpdesk.errors import Conflict, PermissionDenied, ValidationFailed
 from helpdesk.events import Actor
 from helpdesk.models import (
     AuthorKind,
@@ -22,6 +21,7 @@ from helpdesk.models import (
     Owner,
     Priority,
     Queue,
+    Role,
     User,
 )
 from helpdesk.orm import utcnow
@@ -49,6 +49,9 @@ def open_conversation(uow: UnitOfWork, actor: Actor, *, customer_id: int, channe
                       first_message: NewMessage | None = None) -> Conversation:
     """Open a conversation for a customer, optionally with its first message."""
     customer = get_or_404(uow.session, Customer, customer_id)
+    if customer.merged_into_id is not None:
+        raise Conflict(f"customer {customer_id} was merged into customer "
+                       f"{customer.merged_into_id}", field="customer_id")
     if queue_id is not None:
         get_or_404(uow.session, Queue, queue_id)
     conversation = Conversation(customer_id=customer.id, channel=channel,
@@ -67,21 +70,15 @@ def open_conversation(uow: UnitOfWork, actor: Actor, *, customer_id: int, channe
 
 def post_message(uow: UnitOfWork, conversation_id: int, message: NewMessage) -> Message:
     """Append a message with the next ``seq``; a repeated ``client_id`` returns the first one."""
+    # The lock serialises writers, so a concurrent retry finds the first copy here.
+    conversation = get_or_404(uow.session, Conversation, conversation_id, lock=True)
     existing = _by_client_id(uow, conversation_id, message.client_id)
     if existing is not None:
         return existing
-    conversation = get_or_404(uow.session, Conversation, conversation_id)
     if conversation.is_closed:
         raise Conflict(f"conversation {conversation_id} is closed; open a follow-up instead")
-    try:
-        stored = _append_message(uow, conversation, message)
-        uow.commit()
-    except IntegrityError:
-        # A concurrent retry with the same client_id won the race: return its message.
-        uow.session.rollback()
-        stored = _by_client_id(uow, conversation_id, message.client_id)
-        if stored is None:
-            raise
+    stored = _append_message(uow, conversation, message)
+    uow.commit()
     return stored
 
 
@@ -93,15 +90,15 @@ def assign(uow: UnitOfWork, actor: Actor, conversation_id: int, *,
         get_or_404(uow.session, Queue, queue_id)
         conversation.queue_id = queue_id
     if assignee_id is not None:
-        _check_assignable(get_or_404(uow.session, User, assignee_id))
+        _check_assignable(get_or_404(uow.session, User, assignee_id, field="assignee_id"))
     previous = conversation.assignee_id
     conversation.assignee_id = assignee_id
     conversation.owner = Owner.AGENT if assignee_id else Owner.QUEUE
-    if conversation.status == ConversationStatus.NEW and assignee_id:
-        conversation.move_to(ConversationStatus.OPEN, utcnow())
     uow.record(events.ConversationAssigned(
         actor=actor, **_about(conversation), assignee_id=assignee_id,
         queue_id=conversation.queue_id, previous_assignee_id=previous))
+    if conversation.status == ConversationStatus.NEW and assignee_id:
+        _move(uow, actor, conversation, ConversationStatus.OPEN)
     uow.commit()
     return conversation
 
@@ -110,27 +107,39 @@ def change_status(uow: UnitOfWork, actor: Actor, conversation_id: int,
                   status: ConversationStatus) -> Conversation:
     """Move the conversation through its lifecycle (see ``ALLOWED_TRANSITIONS``)."""
     conversation = get_or_404(uow.session, Conversation, conversation_id, lock=True)
-    old = conversation.status
-    conversation.move_to(status, utcnow())
-    _record_change(uow, actor, conversation, events.StatusChanged, old, status)
+    _move(uow, actor, conversation, status)
     uow.commit()
     return conversation
 
 
 def set_priority(uow: UnitOfWork, actor: Actor, conversation_id: int,
                  priority: Priority) -> Conversation:
-    conversation = get_or_404(uow.session, Conversation, conversation_id)
-    old = conversation.priority
-    conversation.priority = priority
-    _record_change(uow, actor, conversation, events.PriorityChanged, old, priority)
-    uow.commit()
-    return conversation
+    return update_conversation(uow, actor, conversation_id, priority=priority)
 
 
 def set_tags(uow: UnitOfWork, actor: Actor, conversation_id: int,
              tags: list[str]) -> Conversation:
     """Replace the conversation's tags (lower-cased, deduplicated)."""
+    return update_conversation(uow, actor, conversation_id, tags=tags)
+
+
+def update_conversation(uow: UnitOfWork, actor: Actor, conversation_id: int, *,
+                        priority: Priority | None = None,
+                        tags: list[str] | None = None) -> Conversation:
+    """Change the priority and/or replace the tags, in one transaction."""
     conversation = get_or_404(uow.session, Conversation, conversation_id)
+    if priority is not None:
+        old = conversation.priority
+        conversation.priority = priority
+        _record_change(uow, actor, conversation, events.PriorityChanged, old, priority)
+    if tags is not None:
+        _replace_tags(uow, actor, conversation, tags)
+    uow.commit()
+    return conversation
+
+
+def _replace_tags(uow: UnitOfWork, actor: Actor, conversation: Conversation,
+                  tags: list[str]) -> None:
     if any(len(t.strip()) > 64 for t in tags):
         raise ValidationFailed("a tag is at most 64 characters", field="tags")
     before = set(conversation.tags)
@@ -140,8 +149,6 @@ def set_tags(uow: UnitOfWork, actor: Actor, conversation_id: int,
         uow.record(events.TagsChanged(
             actor=actor, **_about(conversation), added=sorted(after - before),
             removed=sorted(before - after)))
-    uow.commit()
-    return conversation
 
 
 def _about(conversation: Conversation) -> dict[str, Any]:
@@ -150,8 +157,16 @@ def _about(conversation: Conversation) -> dict[str, Any]:
             "channel": conversation.channel.value}
 
 
+def _move(uow: UnitOfWork, actor: Actor, conversation: Conversation,
+          status: ConversationStatus) -> None:
+    """Change the status through the lifecycle and record it in the history."""
+    old = conversation.status
+    conversation.move_to(status, utcnow())
+    _record_change(uow, actor, conversation, events.StatusChanged, old, status)
+
+
 def _record_change(uow: UnitOfWork, actor: Actor, conversation: Conversation,
-                   event_type: type[events.StatusChanged], old: StrEnum, new: StrEnum) -> None:
+                   event_type: type[events.FieldChanged], old: StrEnum, new: StrEnum) -> None:
     if old != new:
         uow.record(event_type(actor=actor, **_about(conversation), old=old.value, new=new.value))
 
@@ -165,6 +180,7 @@ def _by_client_id(uow: UnitOfWork, conversation_id: int, client_id: str | None) 
 
 def _append_message(uow: UnitOfWork, conversation: Conversation, new: NewMessage) -> Message:
     body = _checked_body(new)
+    _check_author(conversation, new.author)
     seq = _next_seq(uow, conversation.id)
     author_kind = AuthorKind(new.author.kind)
     message = Message(conversation_id=conversation.id, seq=seq, author_kind=author_kind,
@@ -174,11 +190,11 @@ def _append_message(uow: UnitOfWork, conversation: Conversation, new: NewMessage
                       client_id=new.client_id)
     uow.session.add(message)
     uow.session.flush()
-    _apply_message_effects(conversation, message)
     uow.record(events.MessagePosted(
         actor=new.author, customer_id=conversation.customer_id, conversation_id=conversation.id,
         channel=message.channel.value, message_id=message.id, seq=seq,
         author_kind=author_kind.value, internal=message.internal, excerpt=body[:EXCERPT]))
+    _apply_message_effects(uow, conversation, message)
     return message
 
 
@@ -201,7 +217,14 @@ def _next_seq(uow: UnitOfWork, conversation_id: int) -> int:
         .execution_options(synchronize_session=False)).scalar_one()
 
 
-def _apply_message_effects(conversation: Conversation, message: Message) -> None:
+def _check_author(conversation: Conversation, author: Actor) -> None:
+    if author.kind == AuthorKind.CUSTOMER and author.id != conversation.customer_id:
+        raise PermissionDenied(f"customer {author.id} is not conversation "
+                               f"{conversation.id}'s customer", field="author")
+
+
+def _apply_message_effects(uow: UnitOfWork, conversation: Conversation,
+                           message: Message) -> None:
     """Stamp times; a customer writing on a solved conversation reopens it."""
     conversation.last_seq = message.seq
     if message.internal:
@@ -210,7 +233,8 @@ def _apply_message_effects(conversation: Conversation, message: Message) -> None
     if message.author_kind == AuthorKind.AGENT and conversation.first_response_at is None:
         conversation.first_response_at = message.created_at
     if _reopens(conversation, message.author_kind):
-        conversation.move_to(ConversationStatus.OPEN, message.created_at)
+        author = Actor(message.author_kind.value, message.author_id)
+        _move(uow, author, conversation, ConversationStatus.OPEN)
 
 
 def _reopens(conversation: Conversation, author: AuthorKind) -> bool:
@@ -224,6 +248,6 @@ def _reopens(conversation: Conversation, author: AuthorKind) -> bool:
 def _check_assignable(user: User) -> None:
     if not user.active:
         raise ValidationFailed(f"user {user.id} is deactivated", field="assignee_id")
-    if user.role.value == "knowledge_manager":
+    if user.role == Role.KNOWLEDGE_MANAGER:
         raise ValidationFailed(f"user {user.id} does not work conversations",
                                field="assignee_id")

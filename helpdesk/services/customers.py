@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from helpdesk import events
@@ -67,9 +68,16 @@ def identify(uow: UnitOfWork, actor: Actor, kind: IdentityKind, value: str, *,
     existing = find_by_identity(uow.session, kind, value)
     if existing is not None:
         return existing
-    customer = _new_customer(uow, actor, name, {})
-    _attach_identity(uow, actor, customer, kind, value, verified=verified)
-    uow.commit()
+    try:
+        customer = _new_customer(uow, actor, name, {})
+        _attach_identity(uow, actor, customer, kind, value, verified=verified)
+        uow.commit()
+    except (Conflict, IntegrityError):
+        # A concurrent call created this identity first: it is the answer.
+        uow.rollback()
+        customer = find_by_identity(uow.session, kind, value)
+        if customer is None:
+            raise
     return customer
 
 
@@ -113,6 +121,9 @@ def delete_customer(uow: UnitOfWork, actor: Actor, customer_id: int) -> None:
         select(func.count()).where(Conversation.customer_id == customer_id))
     if has_conversations:
         raise Conflict(f"customer {customer_id} has conversations; merge or erase instead")
+    if uow.session.scalar(select(Customer.id).where(Customer.merged_into_id == customer_id)):
+        raise Conflict(f"customers were merged into customer {customer_id}; "
+                       "their history lives here")
     uow.session.delete(customer)
     uow.record(events.StaffChanged(actor=actor, action="customer.deleted",
                                    target_type="customer", target_id=customer_id))
@@ -123,15 +134,24 @@ def merge_customers(uow: UnitOfWork, actor: Actor, source_id: int, target_id: in
     """Fold ``source`` into ``target``: identities, conversations and history move over."""
     if source_id == target_id:
         raise ValidationFailed("a customer cannot be merged into itself", field="source_id")
-    source = get_or_404(uow.session, Customer, source_id, lock=True)
-    target = get_or_404(uow.session, Customer, target_id, lock=True)
+    # Lock both rows in id order, so two opposite merges cannot deadlock.
+    locked = {i: get_or_404(uow.session, Customer, i, lock=True,
+                            field="source_id" if i == source_id else "target_id")
+              for i in sorted((source_id, target_id))}
+    source, target = locked[source_id], locked[target_id]
     if source.merged_into_id is not None:
         raise Conflict(f"customer {source_id} was already merged", field="source_id")
+    if target.merged_into_id is not None:
+        raise Conflict(f"customer {target_id} was merged into customer "
+                       f"{target.merged_into_id}; merge into that one", field="target_id")
     for identity in list(source.identities):
         identity.customer = target
     for model in (Conversation, TimelineEvent):
         uow.session.execute(update(model).where(model.customer_id == source_id)
                             .values(customer_id=target_id))
+    # Customers merged earlier into the source now point straight at the target.
+    uow.session.execute(update(Customer).where(Customer.merged_into_id == source_id)
+                        .values(merged_into_id=target_id))
     _merge_profile(source, target)
     source.merged_into_id = target.id
     uow.record(events.CustomersMerged(actor=actor, customer_id=target.id, source_id=source_id))

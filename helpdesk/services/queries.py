@@ -8,6 +8,7 @@ from typing import Generic, TypeVar
 from sqlalchemy import ColumnElement, Select, case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from helpdesk.errors import NotFound
 from helpdesk.models import (
     Conversation,
     ConversationStatus,
@@ -16,6 +17,9 @@ from helpdesk.models import (
     Identity,
     Message,
     Priority,
+    Queue,
+    Role,
+    User,
 )
 from helpdesk.models.conversation import Channel, Owner
 
@@ -70,6 +74,12 @@ def list_conversations(session: Session, filters: ConversationFilter, *, page: i
     return paginate(session, query, page, per_page)
 
 
+def count_conversations(session: Session, filters: ConversationFilter) -> int:
+    """How many conversations match the filters (the inbox counters)."""
+    query = _filtered_conversations(filters).with_only_columns(func.count(Conversation.id))
+    return session.scalar(query) or 0
+
+
 def conversation_messages(session: Session, conversation_id: int, *, after_seq: int = 0,
                           include_internal: bool = True, limit: int = 500) -> list[Message]:
     """The thread in ``seq`` order, from ``after_seq`` (exclusive)."""
@@ -92,6 +102,26 @@ def list_customers(session: Session, *, search: str | None = None, page: int = 1
         query = query.where(or_(func.lower(Customer.name).like(pattern),
                                 Customer.id.in_(matching)))
     return paginate(session, query, page, per_page)
+
+
+def all_staff(session: Session) -> list[User]:
+    """Every staff account (deactivated ones too), by role then email."""
+    roles = case({role: rank for rank, role in enumerate(Role)}, value=User.role)
+    return list(session.scalars(select(User).order_by(roles, User.email)))
+
+
+def all_queues(session: Session) -> list[Queue]:
+    """Every queue with its members, by name."""
+    return list(session.scalars(select(Queue).options(selectinload(Queue.memberships))
+                                .order_by(Queue.name)))
+
+
+def staff_by_email(session: Session, email: str) -> User:
+    """The staff account with this email (any case), or NotFound naming it."""
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise NotFound(f"no staff account has the email {email.strip()!r}", field="email")
+    return user
 
 
 def _filtered_conversations(f: ConversationFilter) -> Select:

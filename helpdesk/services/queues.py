@@ -9,8 +9,8 @@ from sqlalchemy import select
 from helpdesk import events
 from helpdesk.errors import Conflict, ValidationFailed
 from helpdesk.events import Actor
-from helpdesk.models import Channel, Queue, QueueMembership, User
-from helpdesk.services.common import get_or_404
+from helpdesk.models import Channel, Queue, QueueMembership, RoutingStrategy, User
+from helpdesk.services.common import checked_enum, get_or_404
 from helpdesk.uow import UnitOfWork
 
 QUEUE_FIELDS = ("name", "description", "channels", "routing_strategy",
@@ -52,6 +52,9 @@ def _apply_fields(uow: UnitOfWork, queue: Queue, fields: dict[str, Any]) -> None
         _check_name(uow, queue, fields["name"])
     if "channels" in fields:
         fields["channels"] = _checked_channels(fields["channels"])
+    if "routing_strategy" in fields:
+        fields["routing_strategy"] = checked_enum(RoutingStrategy, fields["routing_strategy"],
+                                                  "routing_strategy")
     for key, value in fields.items():
         setattr(queue, key, value.strip() if key == "name" else value)
 
@@ -76,7 +79,7 @@ def _check_name(uow: UnitOfWork, queue: Queue, name: str) -> None:
 
 def _set_members(uow: UnitOfWork, queue: Queue, member_ids: list[int]) -> None:
     for user_id in member_ids:
-        get_or_404(uow.session, User, user_id)
+        get_or_404(uow.session, User, user_id, field="member_ids")
     wanted = set(member_ids)
     queue.memberships = [m for m in queue.memberships if m.user_id in wanted]
     kept = {m.user_id for m in queue.memberships}

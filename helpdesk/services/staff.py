@@ -5,18 +5,20 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from helpdesk import events
 from helpdesk.auth.policy import Permission
-from helpdesk.errors import Conflict, ValidationFailed
+from helpdesk.errors import Conflict, NotFound, ValidationFailed
 from helpdesk.events import Actor
 from helpdesk.models import ApiToken, Presence, Role, User
 from helpdesk.orm import utcnow
-from helpdesk.services.common import get_or_404
+from helpdesk.services.common import checked_enum, get_or_404
 from helpdesk.services.customers import EMAIL_RE
 from helpdesk.uow import UnitOfWork
 
@@ -29,6 +31,7 @@ def create_user(uow: UnitOfWork, actor: Actor, *, email: str, name: str, role: R
                 password: str, **profile: Any) -> User:
     """Create a staff account; the email is unique, the password at least 10 characters."""
     email = _checked_email(email)
+    role = checked_enum(Role, role, "role")
     if uow.session.scalar(select(User.id).where(User.email == email)):
         raise Conflict(f"a user with email {email} exists", field="email")
     user = User(email=email, name=name.strip() or email, role=role)
@@ -67,7 +70,11 @@ def set_presence(uow: UnitOfWork, actor: Actor, user_id: int, presence: Presence
 def authenticate(session: Session, email: str, password: str) -> User | None:
     """The active user with these credentials, or None (same answer for every failure)."""
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None or not user.active or not user.check_password(password):
+    if user is None:
+        # Hash anyway, so the response time does not tell which emails have an account.
+        check_password_hash(_unknown_user_hash(), password)
+        return None
+    if not user.check_password(password) or not user.active:
         return None
     return user
 
@@ -79,6 +86,9 @@ def issue_token(uow: UnitOfWork, actor: Actor, user_id: int, *, name: str,
     unknown = sorted(set(scopes) - {p.value for p in Permission})
     if unknown:
         raise ValidationFailed(f"unknown scope(s): {', '.join(unknown)}", field="scopes")
+    if expires_at is not None and (expires_at.tzinfo is None or expires_at <= utcnow()):
+        raise ValidationFailed("expires_at must be a future time with a time zone",
+                               field="expires_at")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, name=name.strip() or "token", prefix=secret[:12],
                      token_hash=hash_token(secret), scopes=sorted(set(scopes)),
@@ -91,8 +101,11 @@ def issue_token(uow: UnitOfWork, actor: Actor, user_id: int, *, name: str,
     return token, secret
 
 
-def revoke_token(uow: UnitOfWork, actor: Actor, token_id: int) -> None:
+def revoke_token(uow: UnitOfWork, actor: Actor, user_id: int, token_id: int) -> None:
+    """Revoke one of the user's tokens (another user's token id is not found)."""
     token = get_or_404(uow.session, ApiToken, token_id)
+    if token.user_id != user_id:
+        raise NotFound(f"user {user_id} has no token {token_id}", field="token_id")
     token.revoked_at = token.revoked_at or utcnow()
     _audit(uow, actor, "token.revoked", token.id, {}, target_type="api_token")
     uow.commit()
@@ -109,6 +122,11 @@ def token_owner(session: Session, secret: str) -> ApiToken | None:
     return token
 
 
+@cache
+def _unknown_user_hash() -> str:
+    return generate_password_hash(secrets.token_hex(16), method="scrypt")
+
+
 def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -118,6 +136,8 @@ def _apply_profile(user: User, profile: dict[str, Any]) -> None:
     if unknown:
         raise ValidationFailed(f"unknown user field(s): {', '.join(sorted(unknown))}",
                                field=sorted(unknown)[0])
+    if "role" in profile:
+        profile["role"] = checked_enum(Role, profile["role"], "role")
     capacity = profile.get("capacity", {})
     if any(not isinstance(v, int) or isinstance(v, bool) or v < 0 for v in capacity.values()):
         raise ValidationFailed("capacity values are whole numbers ≥ 0", field="capacity")

@@ -25,6 +25,8 @@ def customer_timeline(session: Session, customer_id: int, *, limit: int = 25,
                       cursor: str | None = None, types: list[str] | None = None,
                       channel: str | None = None) -> TimelinePage:
     """One customer's history across every channel, newest first."""
+    if limit < 1:
+        raise ValidationFailed("limit must be at least 1", field="limit")
     get_or_404(session, Customer, customer_id)
     query = select(TimelineEvent).where(TimelineEvent.customer_id == customer_id)
     if types:
@@ -51,6 +53,9 @@ def encode_cursor(event: TimelineEvent) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         stamp, ident = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return datetime.fromisoformat(stamp), int(ident)
-    except (ValueError, TypeError, json.JSONDecodeError):
+        occurred_at = datetime.fromisoformat(stamp)
+        if occurred_at.tzinfo is None or isinstance(ident, bool) or not isinstance(ident, int):
+            raise ValueError(cursor)
+    except (ValueError, TypeError):
         raise ValidationFailed("cursor is not one this server issued", field="cursor") from None
+    return occurred_at, ident

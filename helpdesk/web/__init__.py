@@ -1,8 +1,31 @@
-"""The agent web UI (server-rendered Jinja)."""
+"""The agent web UI (server-rendered Jinja, htmx for small in-place updates)."""
 
-from flask import Blueprint
+from pathlib import Path
 
-bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/static/web")
+from flask import Blueprint, send_from_directory
+from flask.typing import ResponseReturnValue
 
-from helpdesk.web import auth_views  # noqa: E402,F401  (routes register on bp)
+from helpdesk.auth.guard import public
+
+STATIC_DIR = Path(__file__).with_name("static")
+
+bp = Blueprint("web", __name__, template_folder="templates")
+
+
+@bp.get("/static/web/<path:filename>", endpoint="static")
+@public
+def static_file(filename: str) -> ResponseReturnValue:
+    """CSS, scripts and vendored files; open to all, as the login page needs them."""
+    return send_from_directory(STATIC_DIR, filename)
+
+
+# Importing the modules registers their routes, filters and template context on ``bp``.
+from helpdesk.web import (  # noqa: E402,F401
+    account_views,
+    auth_views,
+    context,
+    conversation_views,
+    customer_views,
+    inbox_views,
+)
+

@@ -1,0 +1,445 @@
+"""Request and response schemas of the REST API.
+
+Input schemas derive from ``StrictSchema``: an undeclared field is refused, not
+ignored, so a typo never passes silently. Output schemas only dump.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from enum import StrEnum
+from functools import cache
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validates_schema
+from marshmallow.validate import Length, OneOf, Range, Regexp
+
+from helpdesk.auth.policy import Permission
+from helpdesk.models import (
+    CONSENT_FLAGS,
+    Channel,
+    ConversationStatus,
+    IdentityKind,
+    Owner,
+    Presence,
+    Priority,
+    Role,
+    RoutingStrategy,
+)
+from helpdesk.services.conversations import MAX_BODY
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
+MAX_PAGE = 1_000_000
+MAX_HTML = 5 * MAX_BODY  # markup around the text
+MAX_MESSAGES = 500
+CHANNELS = [c.value for c in Channel]
+LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+class StrictSchema(Schema):
+    """Refuses any field it does not declare."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class PatchSchema(StrictSchema):
+    """A partial update: every field optional, but at least one must be sent."""
+
+    @validates_schema
+    def _something_to_change(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if not data:
+            raise ValidationError("send at least one field to change")
+
+
+def id_field(*, strict: bool = True, **kwargs: Any) -> fields.Integer:
+    """A row id: a whole number in the database's range (``strict``: not a string)."""
+    return fields.Integer(strict=strict, validate=Range(1, MAX_ID), **kwargs)
+
+
+def text(max_length: int, *, min_length: int = 0, **kwargs: Any) -> fields.String:
+    return fields.String(validate=Length(min=min_length, max=max_length), **kwargs)
+
+
+def enum(enum_type: type[StrEnum], **kwargs: Any) -> fields.Enum:
+    """An enum sent and returned by its value (``"open"``, not ``"OPEN"``)."""
+    return fields.Enum(enum_type, by_value=True, **kwargs)
+
+
+def flag(**kwargs: Any) -> fields.Boolean:
+    """A JSON boolean: ``true`` or ``false``, not ``"yes"``."""
+    return fields.Boolean(truthy={True}, falsy={False}, **kwargs)
+
+
+def known_timezone(name: str) -> None:
+    if name not in _timezones():
+        raise ValidationError("not an IANA time zone name such as Europe/Paris")
+
+
+@cache
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _language() -> fields.String:
+    return fields.String(allow_none=True, validate=[Length(max=16), Regexp(
+        LANGUAGE_TAG, error="not a language tag such as fr or pt-BR")])
+
+
+# --- pages --------------------------------------------------------------------------------
+
+class PageArgs(StrictSchema):
+    page = fields.Integer(load_default=1, validate=Range(1, MAX_PAGE))
+    per_page = fields.Integer(validate=Range(min=1), metadata={
+        "description": "Items per page; defaults to page_size, capped at max_page_size"})
+
+
+class PageMeta(Schema):
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+    pages = fields.Integer()
+
+
+class Ref(Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+# --- customers ----------------------------------------------------------------------------
+
+class NewIdentityIn(StrictSchema):
+    kind = enum(IdentityKind, required=True)
+    value = text(320, min_length=1, required=True)
+
+
+class IdentityIn(NewIdentityIn):
+    verified = flag(load_default=False)
+
+
+class IdentityOut(Schema):
+    id = fields.Integer()
+    kind = enum(IdentityKind)
+    value = fields.String()
+    verified = fields.Boolean()
+    created_at = fields.DateTime()
+
+
+class IdentityRef(Schema):
+    kind = enum(IdentityKind)
+    value = fields.String()
+
+
+class CustomerProfile(StrictSchema):
+    name = text(200)
+    language = _language()
+    timezone = fields.String(allow_none=True, validate=known_timezone)
+    attributes = fields.Dict(keys=text(64, min_length=1))
+    consents = fields.Dict(keys=fields.String(validate=OneOf(CONSENT_FLAGS)), values=flag())
+
+
+class CustomerIn(CustomerProfile):
+    identities = fields.List(fields.Nested(NewIdentityIn), validate=Length(max=20),
+                             load_default=list)
+
+
+class CustomerPatch(CustomerProfile, PatchSchema):
+    pass
+
+
+class CustomerOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    display_name = fields.String()
+    language = fields.String(allow_none=True)
+    timezone = fields.String(allow_none=True)
+    attributes = fields.Dict()
+    consents = fields.Dict()
+    identities = fields.List(fields.Nested(IdentityOut))
+    merged_into_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class CustomerQuery(PageArgs):
+    q = text(200, metadata={"description": "Part of a name or of an identity value"})
+
+
+class CustomerPage(Schema):
+    items = fields.List(fields.Nested(CustomerOut))
+    meta = fields.Nested(PageMeta)
+
+
+class CustomerSummary(Schema):
+    id = fields.Integer()
+    name = fields.String(attribute="display_name")
+    language = fields.String(allow_none=True)
+    timezone = fields.String(allow_none=True)
+    identities = fields.List(fields.Nested(IdentityRef))
+
+
+class MergeIn(StrictSchema):
+    source_id = id_field(required=True, metadata={
+        "description": "The customer folded into this one (it is kept, marked merged)"})
+
+
+class TimelineQuery(StrictSchema):
+    cursor = text(200, metadata={"description": "next_cursor of the previous page"})
+    limit = fields.Integer(validate=Range(min=1), metadata={
+        "description": "Events per page; defaults to page_size, capped at max_page_size"})
+    type = fields.List(text(64), metadata={"description": "Repeat to ask for several types"})
+    channel = fields.String(validate=OneOf(CHANNELS))
+
+
+class TimelineEventOut(Schema):
+    id = fields.Integer()
+    type = fields.String()
+    channel = fields.String(allow_none=True)
+    actor_kind = fields.String()
+    actor_id = fields.Integer(allow_none=True)
+    conversation_id = fields.Integer(allow_none=True)
+    payload = fields.Dict()
+    occurred_at = fields.DateTime()
+
+
+class TimelinePage(Schema):
+    items = fields.List(fields.Nested(TimelineEventOut))
+    next_cursor = fields.String(allow_none=True, metadata={
+        "description": "Pass as cursor for older events; null on the last page"})
+
+
+# --- conversations and messages -----------------------------------------------------------
+
+class ConversationQuery(PageArgs):
+    status = fields.List(enum(ConversationStatus), metadata={
+        "description": "Repeat for several statuses"})
+    queue_id = id_field(strict=False)
+    assignee_id = id_field(strict=False)
+    unassigned = fields.Boolean()
+    customer_id = id_field(strict=False)
+    channel = enum(Channel)
+    priority = enum(Priority)
+    owner = enum(Owner)
+    tag = text(64)
+    q = text(200, metadata={"description": "Part of the subject"})
+
+
+class FirstMessageIn(StrictSchema):
+    body = text(MAX_BODY, min_length=1, required=True)
+    html = text(MAX_HTML)
+    author = fields.String(load_default="customer", validate=OneOf(["customer", "agent"]),
+                           metadata={"description": "customer: their request, logged by "
+                                                    "staff; agent: the caller writes first"})
+
+
+class ConversationIn(StrictSchema):
+    customer_id = id_field(required=True)
+    channel = enum(Channel, required=True)
+    subject = text(300, load_default="")
+    queue_id = id_field(allow_none=True, load_default=None)
+    priority = enum(Priority, load_default=Priority.NORMAL)
+    first_message = fields.Nested(FirstMessageIn)
+
+
+class ConversationPatch(PatchSchema):
+    priority = enum(Priority)
+    tags = fields.List(text(64, min_length=1), validate=Length(max=50),
+                       metadata={"description": "The full set of tags (replaces the old one)"})
+
+
+class AssignIn(StrictSchema):
+    assignee_id = id_field(required=True, allow_none=True,
+                           metadata={"description": "null hands it back to the queue"})
+    queue_id = id_field(metadata={"description": "Move it to this queue as well"})
+
+
+class StatusIn(StrictSchema):
+    status = enum(ConversationStatus, required=True)
+
+
+class ConversationOut(Schema):
+    id = fields.Integer()
+    subject = fields.String()
+    status = enum(ConversationStatus)
+    priority = enum(Priority)
+    channel = enum(Channel)
+    owner = enum(Owner)
+    customer = fields.Nested(CustomerSummary)
+    queue = fields.Nested(Ref, allow_none=True)
+    assignee = fields.Nested(Ref, allow_none=True)
+    tags = fields.List(fields.String())
+    custom_fields = fields.Dict()
+    last_seq = fields.Integer(metadata={"description": "seq of the newest message"})
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    last_message_at = fields.DateTime(allow_none=True)
+    first_response_at = fields.DateTime(allow_none=True)
+    solved_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+
+
+class ConversationPage(Schema):
+    items = fields.List(fields.Nested(ConversationOut))
+    meta = fields.Nested(PageMeta)
+
+
+class NoteIn(StrictSchema):
+    body = text(MAX_BODY, min_length=1, required=True)
+    client_id = text(64, min_length=1, metadata={
+        "description": "Your id for this message: a retry with the same one is not stored twice"})
+
+
+class ReplyIn(NoteIn):
+    html = text(MAX_HTML, metadata={"description": "Rich version (sanitized when stored)"})
+
+
+class MessagesQuery(StrictSchema):
+    after_seq = fields.Integer(load_default=0, validate=Range(0, MAX_ID), metadata={
+        "description": "Only messages after this seq (the last one you have)"})
+    limit = fields.Integer(load_default=100, validate=Range(1, MAX_MESSAGES))
+
+
+class AttachmentOut(Schema):
+    id = fields.Integer()
+    filename = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+
+
+class MessageOut(Schema):
+    id = fields.Integer()
+    conversation_id = fields.Integer()
+    seq = fields.Integer()
+    author_kind = fields.String()
+    author_id = fields.Integer(allow_none=True)
+    body = fields.String()
+    body_html = fields.String(allow_none=True)
+    internal = fields.Boolean()
+    channel = enum(Channel)
+    client_id = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    attachments = fields.List(fields.Nested(AttachmentOut))
+
+
+class MessageList(Schema):
+    items = fields.List(fields.Nested(MessageOut))
+    has_more = fields.Boolean(metadata={"description": "Ask again with the last seq"})
+
+
+# --- queues -------------------------------------------------------------------------------
+
+class QueueFields(StrictSchema):
+    name = text(100, min_length=1)
+    description = text(500)
+    channels = fields.List(fields.String(validate=OneOf(CHANNELS)))
+    routing_strategy = enum(RoutingStrategy)
+    business_hours_id = id_field(allow_none=True)
+    sla_policy_id = id_field(allow_none=True)
+    member_ids = fields.List(id_field(), validate=Length(max=500),
+                             metadata={"description": "The full set of members"})
+
+
+class QueueIn(QueueFields):
+    name = text(100, min_length=1, required=True)
+
+
+class QueuePatch(QueueFields, PatchSchema):
+    pass
+
+
+class QueueOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    description = fields.String()
+    channels = fields.List(fields.String())
+    routing_strategy = enum(RoutingStrategy)
+    business_hours_id = fields.Integer(allow_none=True)
+    sla_policy_id = fields.Integer(allow_none=True)
+    member_ids = fields.List(fields.Integer())
+    created_at = fields.DateTime()
+
+
+class QueuePage(Schema):
+    items = fields.List(fields.Nested(QueueOut))
+    meta = fields.Nested(PageMeta)
+
+
+# --- staff users and tokens ---------------------------------------------------------------
+
+class UserFields(StrictSchema):
+    name = text(200)
+    role = enum(Role)
+    locale = _language()
+    capacity = fields.Dict(keys=fields.String(validate=OneOf(CHANNELS)),
+                           values=fields.Integer(strict=True, validate=Range(0, 1000)),
+                           metadata={"description": "Simultaneous conversations per channel"})
+    skills = fields.List(text(64, min_length=1), validate=Length(max=50))
+    active = flag()
+    password = text(200, load_only=True, metadata={"description": "At least 10 characters"})
+
+
+class UserIn(UserFields):
+    email = text(320, required=True)
+    name = text(200, load_default="", metadata={"description": "Defaults to the email"})
+    role = enum(Role, required=True)
+    password = text(200, required=True, load_only=True)
+
+
+class UserPatch(UserFields, PatchSchema):
+    pass
+
+
+class UserOut(Schema):
+    id = fields.Integer()
+    email = fields.String()
+    name = fields.String()
+    role = enum(Role)
+    locale = fields.String(allow_none=True)
+    presence = enum(Presence)
+    capacity = fields.Dict()
+    skills = fields.List(fields.String())
+    active = fields.Boolean()
+    created_at = fields.DateTime()
+    last_seen_at = fields.DateTime(allow_none=True)
+
+
+class UserQuery(PageArgs):
+    role = enum(Role)
+    active = fields.Boolean()
+
+
+class UserPage(Schema):
+    items = fields.List(fields.Nested(UserOut))
+    meta = fields.Nested(PageMeta)
+
+
+class PresenceIn(StrictSchema):
+    presence = enum(Presence, required=True)
+
+
+class TokenIn(StrictSchema):
+    name = text(100, min_length=1, required=True)
+    scopes = fields.List(enum(Permission), required=True, validate=Length(min=1), metadata={
+        "description": "What the token may do (within its user's role)"})
+    expires_at = fields.AwareDateTime(allow_none=True, load_default=None)
+
+
+class TokenOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    prefix = fields.String(metadata={"description": "The secret's first characters"})
+    scopes = fields.List(fields.String())
+    created_at = fields.DateTime()
+    expires_at = fields.DateTime(allow_none=True)
+    last_used_at = fields.DateTime(allow_none=True)
+    revoked_at = fields.DateTime(allow_none=True)
+
+
+class IssuedToken(Schema):
+    token = fields.Nested(TokenOut)
+    secret = fields.String(metadata={"description": "Shown once: only its hash is kept"})
+
+
+class TokenList(Schema):
+    items = fields.List(fields.Nested(TokenOut))

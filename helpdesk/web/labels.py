@@ -1,0 +1,41 @@
+"""Translated names for the values the UI shows (statuses, channels, roles…)."""
+
+from __future__ import annotations
+
+from babel import Locale
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
+
+LABELS: dict[str, dict[str, LazyString]] = {
+    "status": {"new": _l("New"), "open": _l("Open"), "pending": _l("Pending"),
+               "on_hold": _l("On hold"), "solved": _l("Solved"), "closed": _l("Closed")},
+    "priority": {"low": _l("Low"), "normal": _l("Normal"), "high": _l("High"),
+                 "urgent": _l("Urgent")},
+    "channel": {"chat": _l("Chat"), "email": _l("Email"), "phone": _l("Phone"),
+                "web_form": _l("Web form"), "api": _l("API")},
+    "presence": {"online": _l("Online"), "away": _l("Away"), "offline": _l("Offline")},
+    "identity": {"email": _l("Email"), "phone": _l("Phone"), "visitor": _l("Widget visitor"),
+                 "external": _l("External ID")},
+    "consent": {"marketing_email": _l("Marketing emails"), "marketing_sms": _l("Marketing SMS"),
+                "call_recording": _l("Call recording"),
+                "data_processing": _l("Data processing")},
+    "author": {"customer": _l("Customer"), "agent": _l("Agent"), "bot": _l("Assistant"),
+               "system": _l("System")},
+    "role": {"admin": _l("Administrator"), "supervisor": _l("Supervisor"), "agent": _l("Agent"),
+             "knowledge_manager": _l("Knowledge manager")},
+    "owner": {"bot": _l("Assistant"), "queue": _l("Queue"), "agent": _l("Agent")},
+}
+
+
+def label(kind: str, value: object) -> LazyString | str:
+    """The translated name of ``value`` (an enum member or its string), or the value itself."""
+    if value is None:
+        return ""
+    key = getattr(value, "value", value)
+    return LABELS[kind].get(str(key), str(key))
+
+
+def language_name(code: str) -> str:
+    """A language named in itself ("français", "English"), as language pickers do."""
+    name = Locale.parse(code).get_display_name(code) or code
+    return name[:1].upper() + name[1:]

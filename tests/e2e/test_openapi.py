@@ -1,0 +1,158 @@
+"""GET /api/v1/openapi.json: valid OpenAPI 3, complete, and true to what the routes answer."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from openapi_schema_validator import OAS30Validator
+from openapi_spec_validator import validate
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT4
+from sqlalchemy import select
+
+from helpdesk.extensions import db
+from helpdesk.models import ApiToken, Identity, Role
+from tests.e2e.api_helpers import ApiClient
+
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+@pytest.fixture(scope="module")
+def spec(module_app) -> dict[str, Any]:
+    response = module_app.test_client().get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(method, path, operation) for path, item in spec["paths"].items()
+            for method, operation in item.items() if method in METHODS]
+
+
+def test_the_spec_is_valid_openapi_3(spec):
+    validate(spec)
+    assert spec["openapi"].startswith("3.")
+
+
+def test_the_security_schemes_are_declared_and_public_routes_say_so(spec):
+    assert set(spec["components"]["securitySchemes"]) == {"bearer", "session"}
+    assert spec["security"] == [{"bearer": []}, {"session": []}]
+    public = [path for _method, path, op in operations(spec) if op.get("security") == []]
+    assert public == ["/api/v1/health"]
+
+
+def test_every_operation_documents_its_permission_and_errors(spec):
+    for method, path, op in operations(spec):
+        where = f"{method.upper()} {path}"
+        assert op["tags"] and op["summary"], where
+        codes = set(op["responses"])
+        if op.get("security") != []:
+            assert {"401", "403"} <= codes and op["x-permission"], where
+        if "{" in path:
+            assert "404" in codes, where
+        if "requestBody" in op:
+            assert {"400", "413", "415", "422"} <= codes, where
+
+
+def test_every_api_route_is_in_the_spec_and_nothing_else(module_app, spec):
+    routes = set()
+    for rule in module_app.url_map.iter_rules():
+        if rule.endpoint.startswith("api_"):
+            path = re.sub(r"<(?:[^>:]*:)?(\w+)>", r"{\1}", rule.rule)
+            routes |= {(m.lower(), path) for m in rule.methods - {"HEAD", "OPTIONS"}}
+    assert routes == {(method, path) for method, path, _ in operations(spec)}
+
+
+def test_every_operation_answers_as_documented(module_app, module_make, spec):
+    """Call each operation as an admin with a valid request; the status must be documented
+    and a success, and the body must match the documented schema."""
+    rows = _rows(module_make)
+    api = ApiClient(module_app.test_client(), module_make.token(
+        module_make.user(Role.ADMIN), list(_scopes(spec))))
+    validators = _Validators(spec)
+    problems = []
+    # Deletions last, so the rows they remove serve the other calls first.
+    for method, path, op in sorted(operations(spec), key=lambda o: o[0] == "delete"):
+        url = path.removeprefix("/api/v1").format(**_path_ids(method, path, rows))
+        response = api.call(method.upper(), url, json=_body(method, path, rows))
+        status = str(response.status_code)
+        where = f"{method.upper()} {url} → {status}"
+        if status not in op["responses"]:
+            problems.append(f"{where}: undocumented status {response.get_json()}")
+        elif not 200 <= response.status_code < 300:
+            problems.append(f"{where}: a valid request failed {response.get_json()}")
+        elif response.status_code != 204:
+            problems += [f"{where}: {e}" for e in validators.errors(
+                op["responses"][status], response.get_json())]
+    assert problems == []
+
+
+def _rows(make) -> dict[str, int]:
+    conv = make.conversation()
+    agent = make.user(Role.AGENT)
+    make.token(agent, ["conversations:read"])
+    with make.app.app_context():
+        identity = db.session.scalar(select(Identity.id).where(
+            Identity.customer_id == conv.customer_id))
+        token = db.session.scalar(select(ApiToken.id).where(ApiToken.user_id == agent.id))
+    return {"conversation_id": conv.id, "customer_id": conv.customer_id,
+            "identity_id": identity, "queue_id": make.queue().id, "user_id": agent.id,
+            "token_id": token, "lone_customer": make.customer().id,
+            "duplicate_customer": make.customer().id}
+
+
+def _path_ids(method: str, path: str, rows: dict[str, int]) -> dict[str, int]:
+    if (method, path) == ("delete", "/api/v1/customers/{customer_id}"):
+        return {**rows, "customer_id": rows["lone_customer"]}  # one without conversations
+    return rows
+
+
+def _body(method: str, path: str, rows: dict[str, int]) -> dict[str, Any] | None:
+    """A valid request body for each operation that takes one."""
+    bodies = {
+        ("post", "/conversations"): {"customer_id": rows["customer_id"], "channel": "email",
+                                     "first_message": {"body": "Hello"}},
+        ("patch", "/conversations/{conversation_id}"): {"priority": "high", "tags": ["vip"]},
+        ("post", "/conversations/{conversation_id}/reply"): {"body": "Hi", "client_id": "c-1"},
+        ("post", "/conversations/{conversation_id}/notes"): {"body": "Call back"},
+        ("post", "/conversations/{conversation_id}/assign"): {"assignee_id": rows["user_id"]},
+        ("post", "/conversations/{conversation_id}/status"): {"status": "pending"},
+        ("post", "/customers"): {"name": "New", "identities": [
+            {"kind": "email", "value": "new@example.com"}]},
+        ("patch", "/customers/{customer_id}"): {"timezone": "Europe/Paris"},
+        ("post", "/customers/{customer_id}/identities"): {"kind": "phone",
+                                                          "value": "+33612345678"},
+        ("post", "/customers/{customer_id}/merge"): {"source_id": rows["duplicate_customer"]},
+        ("post", "/queues"): {"name": "Returns", "channels": ["email"]},
+        ("patch", "/queues/{queue_id}"): {"member_ids": [rows["user_id"]]},
+        ("post", "/users"): {"email": "new@staff.example", "role": "agent",
+                             "password": "long enough pw"},
+        ("patch", "/users/{user_id}"): {"skills": ["fr"]},
+        ("put", "/users/{user_id}/presence"): {"presence": "online"},
+        ("post", "/users/{user_id}/tokens"): {"name": "ci", "scopes": ["users:read"]},
+    }
+    return bodies.get((method, path.removeprefix("/api/v1")))
+
+
+def _scopes(spec: dict[str, Any]) -> set[str]:
+    return {op["x-permission"] for _m, _p, op in operations(spec) if "x-permission" in op}
+
+
+class _Validators:
+    """Checks a body against a documented response, ``$ref``s resolved within the spec."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self._spec = spec
+        self._registry = Registry().with_resource(
+            "urn:spec", Resource.from_contents(spec, default_specification=DRAFT4))
+
+    def errors(self, response: dict[str, Any], body: Any) -> list[str]:
+        if "$ref" in response:
+            response = self._spec["components"]["responses"][response["$ref"].split("/")[-1]]
+        schema = response["content"]["application/json"]["schema"]
+        validator = OAS30Validator({"$ref": "urn:spec" + schema["$ref"]},
+                                   registry=self._registry)
+        return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+                for e in validator.iter_errors(body)]
