@@ -11,9 +11,9 @@ from flask_login import current_user
 
 from helpdesk.auth.policy import Permission, allowed
 from helpdesk.errors import DomainError, PermissionDenied
-from helpdesk.extensions import csrf, db
+from helpdesk.extensions import csrf, db, unit_of_work
 from helpdesk.models import User
-from helpdesk.services.staff import token_owner
+from helpdesk.services.staff import note_token_use, token_owner
 
 F = TypeVar("F", bound=Callable[..., object])
 PUBLIC_ENDPOINTS = {"static"}
@@ -104,4 +104,6 @@ def _token_principal(secret: str) -> Principal:
     token = token_owner(db.session, secret)
     if token is None:
         raise Unauthenticated("the API token is unknown, revoked or expired")
+    with unit_of_work() as uow:
+        note_token_use(uow, token.id)
     return Principal(token.user, scopes=list(token.scopes), token_id=token.id)

@@ -127,7 +127,7 @@ def update_conversation(uow: UnitOfWork, actor: Actor, conversation_id: int, *,
                         priority: Priority | None = None,
                         tags: list[str] | None = None) -> Conversation:
     """Change the priority and/or replace the tags, in one transaction."""
-    conversation = get_or_404(uow.session, Conversation, conversation_id)
+    conversation = get_or_404(uow.session, Conversation, conversation_id, lock=True)
     if priority is not None:
         old = conversation.priority
         conversation.priority = priority

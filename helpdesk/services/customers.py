@@ -10,14 +10,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from helpdesk import events
-from helpdesk.errors import Conflict, ValidationFailed
+from helpdesk.errors import Conflict, NotFound, ValidationFailed
 from helpdesk.events import Actor
 from helpdesk.models import (
     CONSENT_FLAGS,
+    AuthorKind,
     Conversation,
     Customer,
     Identity,
     IdentityKind,
+    Message,
     TimelineEvent,
 )
 from helpdesk.services.common import get_or_404
@@ -106,8 +108,9 @@ def add_identity(uow: UnitOfWork, actor: Actor, customer_id: int, kind: Identity
 def remove_identity(uow: UnitOfWork, actor: Actor, customer_id: int, identity_id: int) -> None:
     identity = get_or_404(uow.session, Identity, identity_id)
     if identity.customer_id != customer_id:
-        raise ValidationFailed(f"identity {identity_id} is not customer {customer_id}'s",
-                               field="identity_id")
+        # Same answer as an unknown id: one customer's URL must not reveal another's identities.
+        raise NotFound(f"customer {customer_id} has no identity {identity_id}",
+                       field="identity_id")
     uow.session.delete(identity)
     uow.record(events.IdentityRemoved(actor=actor, customer_id=customer_id,
                                       kind=identity.kind.value, value=identity.value))
@@ -149,6 +152,7 @@ def merge_customers(uow: UnitOfWork, actor: Actor, source_id: int, target_id: in
     for model in (Conversation, TimelineEvent):
         uow.session.execute(update(model).where(model.customer_id == source_id)
                             .values(customer_id=target_id))
+    _reattribute_authorship(uow, source_id, target_id)
     # Customers merged earlier into the source now point straight at the target.
     uow.session.execute(update(Customer).where(Customer.merged_into_id == source_id)
                         .values(merged_into_id=target_id))
@@ -157,6 +161,16 @@ def merge_customers(uow: UnitOfWork, actor: Actor, source_id: int, target_id: in
     uow.record(events.CustomersMerged(actor=actor, customer_id=target.id, source_id=source_id))
     uow.commit()
     return target
+
+
+def _reattribute_authorship(uow: UnitOfWork, source_id: int, target_id: int) -> None:
+    """What the source customer wrote or did is now the target's."""
+    uow.session.execute(update(Message).where(Message.author_kind == AuthorKind.CUSTOMER,
+                                              Message.author_id == source_id)
+                        .values(author_id=target_id))
+    uow.session.execute(update(TimelineEvent).where(TimelineEvent.actor_kind == "customer",
+                                                    TimelineEvent.actor_id == source_id)
+                        .values(actor_id=target_id))
 
 
 def _merge_profile(source: Customer, target: Customer) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -24,6 +24,7 @@ from helpdesk.uow import UnitOfWork
 
 TOKEN_PREFIX = "cpt_"  # noqa: S105  (a public marker, not a secret)
 MIN_PASSWORD = 10
+TOKEN_USE_RESOLUTION = timedelta(minutes=5)
 USER_FIELDS = ("name", "role", "locale", "capacity", "skills", "active")
 
 
@@ -120,6 +121,15 @@ def token_owner(session: Session, secret: str) -> ApiToken | None:
     if not token.user.active:
         return None
     return token
+
+
+def note_token_use(uow: UnitOfWork, token_id: int) -> None:
+    """Stamp ``last_used_at``, at most once per TOKEN_USE_RESOLUTION (no write per request)."""
+    token = get_or_404(uow.session, ApiToken, token_id)
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at >= TOKEN_USE_RESOLUTION:
+        token.last_used_at = now
+        uow.commit()
 
 
 @cache

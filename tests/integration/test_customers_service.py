@@ -11,6 +11,7 @@ from helpdesk.events import SYSTEM, Actor
 from helpdesk.extensions import unit_of_work
 from helpdesk.models import (
     AuditLog,
+    AuthorKind,
     Channel,
     Conversation,
     Customer,
@@ -141,7 +142,7 @@ def test_add_then_remove_an_identity(make, uow):
 def test_removing_another_customers_identity_is_refused(make, uow):
     owner, other = make.customer(), make.customer()
     identity_id = owner.identities[0].id
-    with pytest.raises(ValidationFailed) as refused:
+    with pytest.raises(NotFound) as refused:
         customers.remove_identity(uow, SYSTEM, other.id, identity_id)
     assert refused.value.field == "identity_id"
     assert uow.session.get(Identity, identity_id) is not None
@@ -206,6 +207,10 @@ def test_merge_moves_identities_conversations_and_history_losing_nothing(make, u
     assert (merged.name, merged.language) == ("Ada L.", "fr")
     assert merged.attributes == {"plan": "free", "city": "Lyon"}
     assert uow.session.get(Customer, source.id).merged_into_id == target.id
+    assert count(uow.session, Message, Message.author_kind == AuthorKind.CUSTOMER,
+                 Message.author_id == source.id) == 0
+    assert count(uow.session, TimelineEvent, TimelineEvent.actor_kind == "customer",
+                 TimelineEvent.actor_id == source.id) == 0
 
 
 def test_a_customer_merged_once_cannot_be_merged_again(make, uow):

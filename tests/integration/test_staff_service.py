@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
 from helpdesk.events import SYSTEM, Actor
 from helpdesk.models import ApiToken, AuditLog, Role, User
-from helpdesk.orm import utcnow
+from helpdesk.orm import clock_at, utcnow
 from helpdesk.services import staff
 from tests.conftest import PASSWORD
 
@@ -86,6 +86,19 @@ def test_issue_token_returns_the_secret_once_and_stores_only_its_hash(uow):
                for column in ApiToken.__table__.columns)
     assert stored.scopes == ["conversations:read", "customers:read"]
     assert staff.token_owner(uow.session, secret).id == token.id
+
+
+def test_token_use_is_stamped_at_most_once_per_resolution(uow):
+    token, _secret = staff.issue_token(uow, SYSTEM, new_user(uow).id, name="CRM",
+                                       scopes=["customers:read"])
+    start = utcnow()
+    stamps = []
+    for minutes in (0, 1, 6):
+        with clock_at(start + timedelta(minutes=minutes)):
+            staff.note_token_use(uow, token.id)
+        uow.session.expire_all()
+        stamps.append(uow.session.get(ApiToken, token.id).last_used_at)
+    assert stamps == [start, start, start + timedelta(minutes=6)]
 
 
 def test_issue_token_validates_scopes_and_expiry(uow):
