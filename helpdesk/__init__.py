@@ -76,12 +76,14 @@ def _register_blueprints(app: Flask) -> None:
     from helpdesk.cli import register_commands
     from helpdesk.realtime import register_handlers
     from helpdesk.web import bp as web_bp
+    from knowledge_base import init_app as init_knowledge_base
 
     for blueprint in register_api(rest_api):
         csrf.exempt(blueprint)  # the guard checks CSRF itself for cookie-authenticated writes
     app.register_blueprint(web_bp)
     register_handlers(app, socketio)
     register_commands(app)
+    init_knowledge_base(app)
 
 
 def _load_active_user(user_id: str) -> User | None:

@@ -4,6 +4,8 @@ from alembic import context
 from sqlalchemy import create_engine
 
 import helpdesk.models  # noqa: F401  (registers every table on the metadata)
+import knowledge_base.feedback
+import knowledge_base.models  # noqa: F401
 from helpdesk.orm import Base
 
 config = context.config

@@ -14,6 +14,8 @@ from helpdesk.models import Channel, Conversation, Customer, IdentityKind, Queue
 from helpdesk.services import conversations, customers, queues, staff
 from helpdesk.services.conversations import NewMessage
 from helpdesk.uow import UnitOfWork
+from knowledge_base import articles
+from knowledge_base.models import Article, ArticleContent
 
 PASSWORD = "correct horse battery"
 _counter = itertools.count(1)
@@ -59,3 +61,10 @@ class Factory:
             return conversations.open_conversation(
                 uow, Actor("customer", customer.id), customer_id=customer.id, channel=channel,
                 subject=subject, queue_id=queue_id, first_message=first)
+
+    def article(self, title: str = "Returns", body: str = "Within 30 days.",
+                **content) -> Article:
+        """A draft article (its version 1), written by the system."""
+        with self._unit() as uow:
+            return articles.create_article(uow, SYSTEM, ArticleContent(title=title, body=body,
+                                                                       **content))

@@ -12,8 +12,9 @@ def register_api(api: Api) -> list[Blueprint]:
     from helpdesk.api.meta import blp as meta
     from helpdesk.api.queues import blp as queues
     from helpdesk.api.users import blp as users
+    from knowledge_base.api import blp as knowledge_base
 
-    blueprints = [meta, conversations, customers, queues, users]
+    blueprints = [meta, conversations, customers, queues, users, knowledge_base]
     for blueprint in blueprints:
         api.register_blueprint(blueprint, url_prefix="/api/v1")
     return blueprints

@@ -37,6 +37,8 @@ HOLDERS = {
     "users:read": STAFF | {"knowledge_manager"},
     "users:manage": {"admin"},
     "account:manage": {"admin"},  # on another's account; everyone on their own (test_api_users)
+    "knowledge:read": STAFF | {"knowledge_manager"},
+    "knowledge:manage": {"admin", "knowledge_manager"},
 }
 PUBLIC = None
 
@@ -74,6 +76,16 @@ ENDPOINTS = [
     ("GET", "/users/{user}/tokens", "account:manage"),
     ("POST", "/users/{user}/tokens", "account:manage"),
     ("DELETE", "/users/{user}/tokens/{token}", "account:manage"),
+    ("GET", "/kb/articles", "knowledge:read"),
+    ("POST", "/kb/articles", "knowledge:manage"),
+    ("GET", "/kb/articles/{article}", "knowledge:read"),
+    ("PATCH", "/kb/articles/{article}", "knowledge:manage"),
+    ("POST", "/kb/articles/{article}/publish", "knowledge:manage"),
+    ("POST", "/kb/articles/{article}/unpublish", "knowledge:manage"),
+    ("POST", "/kb/articles/{article}/archive", "knowledge:manage"),
+    ("GET", "/kb/articles/{article}/versions", "knowledge:read"),
+    ("POST", "/kb/articles/{article}/versions/{number}/restore", "knowledge:manage"),
+    ("GET", "/kb/search", "knowledge:read"),
 ]
 ROLES = ["admin", "supervisor", "agent", "knowledge_manager"]
 TOKENS = ["admin token with the scope", "admin token without the scope",
@@ -128,7 +140,8 @@ def world(module_app, module_make) -> World:
             Identity.customer_id == conv.customer_id))
         token = db.session.scalar(select(ApiToken.id).where(ApiToken.user_id == subject.id))
     ids = {"conversation": conv.id, "customer": conv.customer_id, "identity": identity,
-           "queue": module_make.queue().id, "user": subject.id, "token": token}
+           "queue": module_make.queue().id, "user": subject.id, "token": token,
+           "article": module_make.article().id, "number": 1}
     return World(module_app, module_make, users, sessions, ids)
 
 
@@ -166,7 +179,8 @@ def test_the_table_lists_every_api_route(module_app):
     routes = set()
     for rule in module_app.url_map.iter_rules():
         if rule.endpoint.startswith("api_"):
-            template = re.sub(r"<[^>]*:(\w+)_id>", r"{\1}", rule.rule.removeprefix("/api/v1"))
+            template = re.sub(r"<[^>]*:(\w+?)(?:_id)?>", r"{\1}",
+                              rule.rule.removeprefix("/api/v1"))
             routes |= {(method, template) for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert routes == {(method, path) for method, path, _ in ENDPOINTS}
 

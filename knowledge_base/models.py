@@ -1,0 +1,146 @@
+"""Knowledge-base tables: articles, their versions and example questions, the search seam."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from helpdesk.models import User
+from helpdesk.models.types import enum_type
+from helpdesk.orm import Base, utcnow
+
+
+class Audience(StrEnum):
+    PUBLIC = "public"
+    INTERNAL = "internal"  # staff (and the assistant's staff-facing answers) only
+
+
+class ArticleStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    ARCHIVED = "archived"
+
+
+class ChunkKind(StrEnum):
+    CHUNK = "chunk"  # a bounded piece of the body, under its heading
+    QUESTION = "question"  # one example question
+
+
+@dataclass(frozen=True)
+class ArticleContent:
+    """What a save writes and a version keeps: everything but the publication state."""
+
+    title: str
+    body: str = ""
+    language: str = ""
+    category: str = ""
+    tags: list[str] = field(default_factory=list)
+    audience: Audience = Audience.PUBLIC
+    example_questions: list[str] = field(default_factory=list)
+
+
+CONTENT_FIELDS = ("title", "body", "language", "category", "tags", "audience",
+                  "example_questions")
+
+
+class Article(Base):
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The id the article has in the system it was imported from; re-imports match on it.
+    external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")  # sanitized, rendered on save
+    language: Mapped[str] = mapped_column(String(16), index=True)
+    category: Mapped[str] = mapped_column(String(100), default="", index=True)
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    audience: Mapped[Audience] = mapped_column(enum_type(Audience), default=Audience.PUBLIC)
+    status: Mapped[ArticleStatus] = mapped_column(enum_type(ArticleStatus),
+                                                  default=ArticleStatus.DRAFT, index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    current_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[datetime | None]
+
+    author: Mapped[User | None] = relationship()
+    questions: Mapped[list[ExampleQuestion]] = relationship(
+        order_by="ExampleQuestion.position", cascade="all, delete-orphan",
+        passive_deletes=True)
+
+    @property
+    def example_questions(self) -> list[str]:
+        return [q.text for q in self.questions]
+
+    @property
+    def content(self) -> ArticleContent:
+        return ArticleContent(**{name: getattr(self, name) for name in CONTENT_FIELDS})
+
+
+class ExampleQuestion(Base):
+    """An alternative phrasing customers use for what the article answers."""
+
+    __tablename__ = "example_questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"),
+                                            index=True)
+    text: Mapped[str] = mapped_column(String(500))
+    position: Mapped[int]
+
+
+class ArticleVersion(Base):
+    """The content of one save, kept whole: history, diff and restore read it."""
+
+    __tablename__ = "article_versions"
+    # Its index also serves the lookups by article.
+    __table_args__ = (UniqueConstraint("article_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(100))
+    tags: Mapped[list[str]]
+    audience: Mapped[Audience] = mapped_column(enum_type(Audience))
+    example_questions: Mapped[list[str]]
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User | None] = relationship()
+
+    @property
+    def content(self) -> ArticleContent:
+        return ArticleContent(**{name: getattr(self, name) for name in CONTENT_FIELDS})
+
+
+class ArticleChunk(Base):
+    """One indexed text of an article; its id is the vector's id in the dense index."""
+
+    __tablename__ = "article_chunks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"),
+                                            index=True)
+    version: Mapped[int]
+    position: Mapped[int]
+    kind: Mapped[ChunkKind] = mapped_column(enum_type(ChunkKind))
+    text: Mapped[str] = mapped_column(Text)
+    heading: Mapped[str] = mapped_column(String(300), default="")
+
+
+class SearchIndexState(Base):
+    """A single row; ``version`` moves on every index change so each process reloads."""
+
+    __tablename__ = "search_index_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
