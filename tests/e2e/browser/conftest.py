@@ -9,12 +9,15 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, expect, sync_playwright
 from werkzeug.serving import make_server
 
 from helpdesk import create_app, migrate
 from helpdesk.extensions import db
 from tests.factories import Factory
+
+# A 2-core machine running the rest of the suite can take more than the default 5 s.
+expect.set_options(timeout=20_000)
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; Playwright's own downloads are not used
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
