@@ -40,6 +40,8 @@ class Settings:
     max_page_size: int
     session_cookie_secure: bool
     log_level: str
+    embedding_model: str
+    search_refresh_seconds: float
     testing: bool = False
 
     @property
@@ -118,6 +120,8 @@ def _coerce(key: str, value: Any) -> Any:
         return _coerce_bool(name, value)
     if expected is int:
         return _coerce_int(name, value)
+    if expected is float:
+        return _coerce_float(name, value)
     if expected == list[str]:
         return _coerce_list(name, value)
     if not isinstance(value, str):
@@ -145,6 +149,18 @@ def _coerce_int(name: str, value: Any) -> int:
         raise ConfigError(f"{name}: expected a whole number, got {value!r}") from None
     if number < 1:
         raise ConfigError(f"{name}: must be at least 1, got {number}")
+    return number
+
+
+def _coerce_float(name: str, value: Any) -> float:
+    if isinstance(value, bool):
+        raise ConfigError(f"{name}: expected a number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}: expected a number, got {value!r}") from None
+    if not 0 <= number < float("inf"):
+        raise ConfigError(f"{name}: must be a finite number of at least 0, got {number}")
     return number
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, request
 from flask_login import current_user
@@ -17,14 +17,21 @@ from helpdesk.extensions import api as rest_api
 from helpdesk.extensions import babel, csrf, db, login_manager, socketio
 from helpdesk.models import User
 
+if TYPE_CHECKING:
+    from knowledge_base.search.embedder import Embedder
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build a Comptoir app; ``config`` overrides settings (lower-case keys, as in defaults)."""
+
+def create_app(config: Mapping[str, Any] | None = None, *,
+               embedder_factory: Callable[[], Embedder] | None = None) -> Flask:
+    """Build a Comptoir app; ``config`` overrides settings (lower-case keys, as in defaults).
+
+    ``embedder_factory`` replaces the configured embedding model (tests pass a fake).
+    """
     settings = load_settings(config)
     app = Flask(__name__, instance_path=settings.instance_path)
     _configure(app, settings)
     _init_extensions(app, settings)
-    _register_blueprints(app)
+    _register_blueprints(app, embedder_factory)
     return app
 
 
@@ -71,7 +78,7 @@ def _init_extensions(app: Flask, settings: Any) -> None:
     errors_http.init_app(app)
 
 
-def _register_blueprints(app: Flask) -> None:
+def _register_blueprints(app: Flask, embedder_factory: Callable[[], Embedder] | None) -> None:
     from helpdesk.api import register_api
     from helpdesk.cli import register_commands
     from helpdesk.realtime import register_handlers
@@ -83,7 +90,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(web_bp)
     register_handlers(app, socketio)
     register_commands(app)
-    init_knowledge_base(app)
+    init_knowledge_base(app, embedder_factory)
 
 
 def _load_active_user(user_id: str) -> User | None:

@@ -34,3 +34,10 @@ class ValidationFailed(DomainError):
 class PermissionDenied(DomainError):
     code = "forbidden"
     status = 403
+
+
+class Unavailable(DomainError):
+    """A part the request needs is not ready; retrying later or an admin action helps."""
+
+    code = "unavailable"
+    status = 503

@@ -23,8 +23,9 @@ from helpdesk.extensions import db, unit_of_work
 from helpdesk.services.common import get_or_404
 from helpdesk.uow import UnitOfWork
 from knowledge_base import articles
-from knowledge_base.models import Article, ArticleContent, ArticleStatus, Audience
-from knowledge_base.queries import ArticleFilter, list_articles, match_published
+from knowledge_base.models import Article, ArticleContent, ArticleStatus, Audience, ChunkKind
+from knowledge_base.queries import ArticleFilter, list_articles, search_results
+from knowledge_base.search import SearchFilters, search
 
 blp = ApiBlueprint("api_kb", __name__, description="Knowledge-base articles and their search")
 ARTICLE = f"/kb/articles/<{ID}:article_id>"
@@ -99,19 +100,44 @@ class SearchArgs(StrictSchema):
     q = text(500, min_length=1, required=True)
     lang = text(16, metadata={"description": "Only articles in this language"})
     limit = fields.Integer(load_default=10, validate=Range(1, MAX_HITS))
+    audience = enum(Audience, metadata={"description": "Only this audience (default: both)"})
+    status = enum(ArticleStatus, load_default=ArticleStatus.PUBLISHED, metadata={
+        "description": "published (default) or draft; archived articles are not indexed"})
+    category = text(articles.MAX_CATEGORY)
 
 
-class SearchHit(Schema):
-    article_id = fields.Integer(attribute="id")
-    title = fields.String()
-    version = fields.Integer(attribute="current_version")
-    language = fields.String()
-    category = fields.String()
-    audience = enum(Audience)
+class SearchScores(Schema):
+    dense = fields.Float(allow_none=True, metadata={
+        "description": "Cosine of the nearest chunk or example question"})
+    lexical = fields.Float(allow_none=True, metadata={"description": "BM25 of the best chunk"})
+    classifier = fields.Float(allow_none=True, metadata={
+        "description": "Log-probability from the model trained on the example questions"})
+
+
+class MatchedChunk(Schema):
+    id = fields.Integer()
+    kind = enum(ChunkKind)
+    heading = fields.String()
+    text = fields.String()
+
+
+class SearchHitOut(Schema):
+    article_id = fields.Integer(attribute="hit.article_id")
+    version = fields.Integer(attribute="hit.version", metadata={
+        "description": "The article version the index holds (cite it with the id)"})
+    title = fields.String(attribute="article.title")
+    language = fields.String(attribute="article.language")
+    category = fields.String(attribute="article.category")
+    audience = enum(Audience, attribute="article.audience")
+    status = enum(ArticleStatus, attribute="article.status")
+    score = fields.Float(attribute="hit.score", metadata={
+        "description": "Fused score; only its order is meaningful"})
+    scores = fields.Nested(SearchScores, attribute="hit")
+    chunk = fields.Nested(MatchedChunk, allow_none=True)
 
 
 class SearchResults(Schema):
-    items = fields.List(fields.Nested(SearchHit), metadata={"description": "Best first"})
+    items = fields.List(fields.Nested(SearchHitOut), metadata={"description": "Best first"})
 
 
 class VersionOut(Schema):
@@ -233,11 +259,17 @@ def restore_kb_version(article_id: int, number: int) -> Article:
 @blp.route("/kb/search", methods=["GET"])
 @blp.arguments(SearchArgs, location="query")
 @blp.response(200, SearchResults)
+@blp.alt_response(503, schema=ErrorSchema, description="The search index needs a reindex")
 @requires(READ)
 def search_kb(args: dict[str, Any]) -> dict[str, Any]:
-    """Published articles matching ``q``, internal ones included (every caller is staff)."""
-    return {"items": match_published(db.session, args["q"], audiences=list(Audience),
-                                     language=args.get("lang"), limit=args["limit"])}
+    """Hybrid search (dense vectors fused with BM25): ranked articles with the chunk that
+    matched, internal ones included (every caller is staff)."""
+    audience = args.get("audience")
+    filters = SearchFilters(language=args.get("lang"), category=args.get("category"),
+                            audiences=(audience,) if audience else tuple(Audience),
+                            statuses=(args["status"],))
+    hits = search(args["q"], filters, args["limit"])
+    return {"items": search_results(db.session, hits)}
 
 
 def _move(change: Callable[[UnitOfWork, Actor, int], Article], article_id: int) -> Article:

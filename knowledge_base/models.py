@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.models import User
@@ -134,6 +134,9 @@ class ArticleChunk(Base):
     kind: Mapped[ChunkKind] = mapped_column(enum_type(ChunkKind))
     text: Mapped[str] = mapped_column(Text)
     heading: Mapped[str] = mapped_column(String(300), default="")
+    # float32 row of the embedding model named in SearchIndexState.model; the database
+    # holds the vectors so any process can rebuild its index without the model.
+    vector: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
 
 
 class SearchIndexState(Base):
@@ -143,4 +146,19 @@ class SearchIndexState(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(default=0)
+    model: Mapped[str] = mapped_column(String(300), default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SearchIndexChange(Base):
+    """One index change: the article whose chunks were replaced, or none for a rebuild.
+
+    ``version`` is the index version the change produced; a process at version v
+    replays the changes above v.
+    """
+
+    __tablename__ = "search_index_changes"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    article_id: Mapped[int | None]  # no foreign key: a deleted article's change still counts
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, load_only
 
 from helpdesk.services.queries import Page, paginate
-from knowledge_base.models import Article, ArticleStatus, Audience
+from knowledge_base.models import Article, ArticleChunk, ArticleStatus, Audience
+from knowledge_base.search import SearchHit
 
 MAX_SEARCH_WORDS = 8
+Row = TypeVar("Row", Article, ArticleChunk)
 
 
 @dataclass(frozen=True)
@@ -48,15 +51,25 @@ def help_centre_articles(session: Session, language: str) -> list[Article]:
     return list(session.scalars(query.order_by(Article.category, Article.title)))
 
 
-def match_published(session: Session, text: str, *, audiences: Sequence[Audience],
-                    language: str | None, limit: int) -> list[Article]:
-    """Published articles for ``audiences`` (in ``language`` if given) whose title or body
-    holds every word of ``text``, by title."""
-    query = select(Article).where(Article.status == ArticleStatus.PUBLISHED,
-                                  Article.audience.in_(audiences), *_word_matches(text))
-    if language:
-        query = query.where(Article.language == language)
-    return list(session.scalars(query.order_by(Article.title).limit(limit)))
+@dataclass(frozen=True)
+class SearchResult:
+    """A search hit with its article and the chunk that matched best."""
+
+    hit: SearchHit
+    article: Article
+    chunk: ArticleChunk | None
+
+
+def search_results(session: Session, hits: Sequence[SearchHit]) -> list[SearchResult]:
+    """The hits' articles and chunks, in hit order (an article deleted since is skipped)."""
+    articles = _by_id(session, Article, [h.article_id for h in hits])
+    chunks = _by_id(session, ArticleChunk, [h.chunk_id for h in hits])
+    return [SearchResult(hit, articles[hit.article_id], chunks.get(hit.chunk_id))
+            for hit in hits if hit.article_id in articles]
+
+
+def _by_id(session: Session, model: type[Row], ids: list[int]) -> dict[int, Row]:
+    return {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))}
 
 
 def _conditions(filters: ArticleFilter) -> list[ColumnElement[bool]]:

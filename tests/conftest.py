@@ -25,6 +25,7 @@ from helpdesk.extensions import db, unit_of_work
 from helpdesk.orm import Base, make_engine
 from helpdesk.uow import UnitOfWork
 from tests.factories import Factory
+from tests.fakes import FakeEmbedder
 
 POSTGRES_URL = os.environ.get("COMPTOIR_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -100,7 +101,8 @@ def _empty_tables(url: str) -> None:
 @pytest.fixture
 def app(migrated_url: str, tmp_path) -> Iterator[Flask]:
     app = create_app({"database_url": migrated_url, "instance_path": str(tmp_path / "instance"),
-                      "secret_key": "test-secret", "testing": True})
+                      "secret_key": "test-secret", "testing": True},
+                     embedder_factory=FakeEmbedder)
     yield app
     with app.app_context():
         db.engine.dispose()

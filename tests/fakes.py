@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import zlib
+from collections.abc import Iterable, Sequence
+
+import numpy as np
 
 from helpdesk.events import DomainEvent
+from knowledge_base.search.embedder import Vectors
+from knowledge_base.search.text import tokens
 
 
 class FakeSession:
@@ -62,3 +67,21 @@ class JournalingHandler:
     def __call__(self, event: DomainEvent) -> None:
         self.events.append(event)
         self.journal.append(f"publish:{event.timeline_type}")
+
+
+class FakeEmbedder:
+    """Hashed bag of words: texts sharing words get close vectors, with no model to load."""
+
+    dimension = 64
+    name = "fake-bag-of-words"
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        self.calls.append(list(texts))
+        rows = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in zip(rows, texts, strict=True):
+            for word in tokens(text) or ["<empty>"]:
+                row[zlib.crc32(word.encode()) % self.dimension] += 1.0
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)

@@ -32,12 +32,15 @@ from helpdesk.extensions import db
 from helpdesk.web.actions import run_action
 from knowledge_base.feedback import readable_article, record_feedback
 from knowledge_base.help_centre import bp
-from knowledge_base.models import Article, Audience
-from knowledge_base.queries import help_centre_articles, match_published
+from knowledge_base.models import Article
+from knowledge_base.queries import help_centre_articles, search_results
+from knowledge_base.search import SearchFilters
+from knowledge_base.search import search as search_articles
 
 F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "static"
-SEARCH_RESULTS = 20
+SEARCH_RESULTS = 10
+MAX_QUERY = 500
 MAX_SLUG = 80
 READER = Actor("customer")  # an anonymous reader; a known customer will carry their id
 
@@ -95,10 +98,10 @@ def index(lang: str) -> ResponseReturnValue:
 @public
 @in_language
 def search(lang: str) -> ResponseReturnValue:
-    query = request.args.get("q", "").strip()
-    results = match_published(db.session, query, audiences=[Audience.PUBLIC], language=lang,
-                              limit=SEARCH_RESULTS) if query else []
-    return render_template("help/search.html", lang=lang, query=query, results=results)
+    query = request.args.get("q", "").strip()[:MAX_QUERY]
+    hits = search_articles(query, SearchFilters(language=lang), SEARCH_RESULTS) if query else []
+    return render_template("help/search.html", lang=lang, query=query,
+                           results=search_results(db.session, hits))
 
 
 @bp.get("/<lang>/articles/<int:article_id>")

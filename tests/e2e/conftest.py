@@ -15,6 +15,7 @@ from helpdesk.extensions import db
 from tests.conftest import BACKENDS, _fresh_postgres_database
 from tests.e2e.api_helpers import ApiClient, admin_client
 from tests.factories import Factory
+from tests.fakes import FakeEmbedder
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -24,7 +25,8 @@ def module_app(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[Fla
                 else nullcontext(f"sqlite:///{folder / 'test.db'}"))
     with database as url:
         app = create_app({"database_url": url, "instance_path": str(folder / "instance"),
-                          "secret_key": "test-secret", "testing": True})
+                          "secret_key": "test-secret", "testing": True},
+                         embedder_factory=FakeEmbedder)
         with app.app_context():
             migrate.upgrade(db.engine)
         yield app

@@ -15,6 +15,7 @@ from werkzeug.serving import make_server
 from helpdesk import create_app, migrate
 from helpdesk.extensions import db
 from tests.factories import Factory
+from tests.fakes import FakeEmbedder
 
 # A 2-core machine running the rest of the suite can take more than the default 5 s.
 expect.set_options(timeout=20_000)
@@ -36,7 +37,8 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     """The app on SQLite, served by werkzeug in a background thread."""
     app = create_app({"database_url": f"sqlite:///{tmp_path / 'browser.db'}",
                       "instance_path": str(tmp_path / "instance"),
-                      "secret_key": "browser-test", "testing": True})
+                      "secret_key": "browser-test", "testing": True},
+                     embedder_factory=FakeEmbedder)
     with app.app_context():
         migrate.upgrade(db.engine)
     server = make_server("127.0.0.1", 0, app, threaded=True)
