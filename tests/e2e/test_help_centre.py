@@ -100,6 +100,13 @@ def test_search_finds_only_published_public_articles_in_the_language(client, wri
     assert "No article matches" in client.get("/help/en/search?q=zebra").get_data(as_text=True)
 
 
+def test_search_shows_the_matching_passage_escaped(client, write):
+    write("Lamp safety", "# Bulbs\nUnplug the lamp <script>alert(1)</script> first.")
+    page = client.get("/help/en/search?q=unplug+lamp").get_data(as_text=True)
+    assert "Unplug the lamp &lt;script&gt;alert(1)&lt;/script&gt; first." in page
+    assert "<script>alert" not in page
+
+
 def test_feedback_is_recorded_against_the_version_read(app, client, write):
     article_id = write("Return an item")
     url = f"/help/en/articles/{article_id}-return-an-item"

@@ -99,6 +99,20 @@ def test_search_finds_published_articles_internal_ones_included(manager, agent):
     assert len(agent.get(f"/kb/search?q={marker}&limit=1").get_json()["items"]) == 1
 
 
+def test_a_search_hit_carries_the_matching_chunk_and_each_score(manager, agent):
+    article = create(manager, title="Wombat care", body="# Feeding\nWombats eat grass.",
+                     example_questions=["what does a wombat eat"])
+    manager.post(f"/kb/articles/{article['id']}/publish")
+    hit = agent.get("/kb/search?q=wombats+eat+grass").get_json()["items"][0]
+    assert (hit["article_id"], hit["version"], hit["status"]) == (article["id"], 1, "published")
+    assert hit["chunk"]["heading"] == "Feeding" and "grass" in hit["chunk"]["text"]
+    assert hit["scores"]["dense"] > 0 and hit["scores"]["lexical"] > 0
+    drafts = agent.get("/kb/search?q=wombat&status=draft").get_json()["items"]
+    assert article["id"] not in {h["article_id"] for h in drafts}
+    internal = agent.get("/kb/search?q=wombat&audience=internal").get_json()["items"]
+    assert article["id"] not in {h["article_id"] for h in internal}
+
+
 @pytest.mark.parametrize(("body", "field"), [
     ({"body": "no title"}, "title"),
     ({**RETURNS, "audience": "everyone"}, "audience"),
@@ -122,7 +136,8 @@ def test_a_duplicate_external_id_is_a_conflict(manager):
 def test_an_empty_patch_and_bad_search_arguments_are_refused(manager):
     article_id = create(manager)["id"]
     assert manager.patch(f"/kb/articles/{article_id}", json={}).status_code == 422
-    for query in ("", "?q=", "?q=x&limit=0", "?q=x&limit=51", "?q=x&page=2"):
+    for query in ("", "?q=", "?q=x&limit=0", "?q=x&limit=51", "?q=x&page=2",
+                  "?q=x&status=deleted", "?q=x&audience=everyone"):
         assert manager.get(f"/kb/search{query}").status_code == 422, query
 
 
