@@ -8,7 +8,7 @@ Each example question is a chunk of its own: they are how customers actually ask
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from knowledge_base.models import ArticleContent, ChunkKind
@@ -68,34 +68,31 @@ def _paragraphs(section: str) -> list[str]:
 
 def _pack(paragraphs: list[str], max_chars: int) -> Iterator[str]:
     """Join consecutive paragraphs while they fit; cut the ones too long alone."""
-    current = ""
-    for piece in (part for p in paragraphs for part in _split_long(p, max_chars)):
-        if current and len(current) + 2 + len(piece) > max_chars:
-            yield current
-            current = ""
-        current = f"{current}\n\n{piece}" if current else piece
-    if current:
-        yield current
+    pieces = (piece for p in paragraphs for piece in _split_long(p, max_chars))
+    return _joined(pieces, max_chars, "\n\n")
 
 
 def _split_long(text: str, max_chars: int) -> Iterator[str]:
+    """Pieces of at most ``max_chars``: cut between sentences, else words, else anywhere."""
     if len(text) <= max_chars:
         yield text
         return
-    units = SENTENCE_END.split(text)
-    if len(units) == 1:
-        units = text.split(" ")
+    sentences = SENTENCE_END.split(text)
+    units = sentences if len(sentences) > 1 else text.split(" ")
+    if len(units) == 1:  # one unbroken word longer than a chunk
+        yield from (text[i:i + max_chars] for i in range(0, len(text), max_chars))
+        return
+    yield from _joined((p for unit in units for p in _split_long(unit, max_chars)),
+                       max_chars, " ")
+
+
+def _joined(pieces: Iterable[str], max_chars: int, separator: str) -> Iterator[str]:
+    """Consecutive pieces joined by ``separator`` while the result fits in ``max_chars``."""
     current = ""
-    for unit in units:
-        while len(unit) > max_chars:  # one unbroken word longer than a chunk
-            if current:
-                yield current
-                current = ""
-            yield unit[:max_chars]
-            unit = unit[max_chars:]
-        if current and len(current) + 1 + len(unit) > max_chars:
+    for piece in pieces:
+        if current and len(current) + len(separator) + len(piece) > max_chars:
             yield current
             current = ""
-        current = f"{current} {unit}" if current else unit
+        current = f"{current}{separator}{piece}" if current else piece
     if current:
         yield current

@@ -76,7 +76,7 @@ class SearchIndex:
         ids = [row.id for row in rows]
         if vectors is not None:
             self.vectors.add(ids, vectors)
-        self.lexical.add(ids, [row.text for row in rows])
+        self.lexical.add(ids, [lexical_text(row) for row in rows])
         for row in rows:
             self.chunks[row.id] = replace(row, vector=None)
             self.by_article.setdefault(row.article_id, []).append(row.id)
@@ -144,6 +144,13 @@ class SearchIndex:
 def _row_vector(row: ChunkRow) -> Vectors:
     assert row.vector is not None
     return np.frombuffer(row.vector, dtype=np.float32)
+
+
+def lexical_text(row: ChunkRow) -> str:
+    """What BM25 matches: a body chunk with its title and heading (codes often sit there)."""
+    if row.kind is ChunkKind.QUESTION:
+        return row.text
+    return " ".join(part for part in (row.title, row.heading, row.text) if part)
 
 
 def vector_matrix(rows: Sequence[ChunkRow]) -> Vectors:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,8 +41,8 @@ def load(folder: Path) -> Snapshot | None:
     if not path.is_file():
         return None
     try:
-        with np.load(path) as data:
+        with path.open("rb") as handle, np.load(handle) as data:
             return Snapshot(int(data["version"]), str(data["model"]), data["ids"],
                             FaissIndex.deserialize(data["index"]))
-    except (OSError, ValueError, KeyError, RuntimeError):
+    except (OSError, EOFError, ValueError, KeyError, RuntimeError, zipfile.BadZipFile):
         return None  # a damaged snapshot only costs a full load from the database

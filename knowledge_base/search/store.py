@@ -44,6 +44,8 @@ class ChunkRow:
     status: ArticleStatus
     category: str
     vector: bytes | None = None
+    heading: str = ""
+    title: str = ""
 
 
 def index_state(session: Session) -> tuple[int, str]:
@@ -62,8 +64,8 @@ def changed_articles(session: Session, after: int) -> tuple[set[int], bool]:
 def chunk_rows(session: Session, article_ids: Iterable[int] | None = None, *,
                vectors: bool = True, kind: ChunkKind | None = None) -> list[ChunkRow]:
     """Every indexed chunk (or those of ``article_ids``, or of one kind), in id order."""
-    query = (select(ArticleChunk, Article.language, Article.audience, Article.status,
-                    Article.category)
+    query = (select(ArticleChunk, Article.title, Article.language, Article.audience,
+                    Article.status, Article.category)
              .join(Article, Article.id == ArticleChunk.article_id)
              .order_by(ArticleChunk.id))
     if article_ids is not None:
@@ -73,9 +75,9 @@ def chunk_rows(session: Session, article_ids: Iterable[int] | None = None, *,
     if vectors:
         query = query.options(undefer(ArticleChunk.vector))
     return [ChunkRow(chunk.id, chunk.article_id, chunk.version, chunk.kind, chunk.text,
-                     language, audience, status, category,
-                     chunk.vector if vectors else None)
-            for chunk, language, audience, status, category in session.execute(query)]
+                     language, audience, status, category, chunk.vector if vectors else None,
+                     heading=chunk.heading, title=title)
+            for chunk, title, language, audience, status, category in session.execute(query)]
 
 
 def indexed_version(session: Session, article_id: int) -> int | None:

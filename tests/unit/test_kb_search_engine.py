@@ -1,0 +1,162 @@
+"""The in-memory search index: edits, filters, the no-shared-word floor, the classifier."""
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from knowledge_base.models import ArticleStatus, Audience, ChunkKind
+from knowledge_base.search import engine
+from knowledge_base.search.classifier import ArticleClassifier
+from knowledge_base.search.engine import SearchFilters, SearchHit, SearchIndex
+from knowledge_base.search.lexical import BM25Index
+from knowledge_base.search.store import ChunkRow
+from knowledge_base.search.vector_index import FaissIndex
+from tests.fakes import FakeEmbedder
+
+EMBEDDER = FakeEmbedder()
+ALL_STATUSES = (ArticleStatus.DRAFT, ArticleStatus.PUBLISHED)
+
+
+@dataclass
+class ArticleRows:
+    """One article's chunks to index: body texts, then example questions."""
+
+    id: int
+    body: list[str]
+    questions: list[str] = field(default_factory=list)
+    version: int = 1
+    language: str = "en"
+    audience: Audience = Audience.PUBLIC
+    status: ArticleStatus = ArticleStatus.PUBLISHED
+    category: str = "general"
+    first_chunk_id: int = 0
+
+    def rows(self) -> list[ChunkRow]:
+        texts = self.body + self.questions
+        kinds = [ChunkKind.CHUNK] * len(self.body) + [ChunkKind.QUESTION] * len(self.questions)
+        start = self.first_chunk_id or self.id * 100
+        return [ChunkRow(start + n, self.id, self.version, kind, text, self.language,
+                         self.audience, self.status, self.category, vector.tobytes())
+                for n, (kind, text, vector) in enumerate(
+                    zip(kinds, texts, EMBEDDER.encode(texts), strict=True))]
+
+
+def index_of(*articles: ArticleRows) -> SearchIndex:
+    index = SearchIndex(FaissIndex(), BM25Index())
+    for article in articles:
+        index.replace_articles([article.id], article.rows())
+    return index
+
+
+def search(index: SearchIndex, text: str, filters: SearchFilters | None = None,
+           limit: int = 10) -> list[SearchHit]:
+    return index.search(text, EMBEDDER.encode([text])[0], filters or SearchFilters(), limit)
+
+
+def found(index: SearchIndex, text: str, filters: SearchFilters | None = None,
+          limit: int = 10) -> list[int]:
+    return [hit.article_id for hit in search(index, text, filters, limit)]
+
+
+LOST_CARD = ArticleRows(1, ["Block a lost or stolen card straight away from the app."],
+                    ["I lost my card", "my card was stolen", "block my card"])
+TRANSFER = ArticleRows(2, ["Send money abroad with an international transfer."],
+                   ["how do I send money abroad", "transfer money to another country"])
+TOP_UP = ArticleRows(3, ["Top up your balance by bank transfer or debit card."],
+                 ["how to top up", "add money to my balance"])
+
+
+def test_a_query_finds_the_article_it_is_about():
+    assert found(index_of(LOST_CARD, TRANSFER, TOP_UP), "stolen card")[0] == 1
+
+
+def test_an_edit_replaces_the_old_chunks_in_both_indexes():
+    index = index_of(LOST_CARD, TRANSFER)
+    edited = ArticleRows(1, ["Freeze your debit card from the security tab."], version=2,
+                     first_chunk_id=150)
+    index.replace_articles([1], edited.rows())
+    assert 1 not in found(index, "stolen")
+    assert [(h.article_id, h.version, h.chunk_id) for h in search(index, "freeze security")] == [
+        (1, 2, 150)]
+    assert sorted(index.by_article[1]) == [150] and 1 not in index.questions
+    assert len(index.vectors) == len(index.lexical) == len(TRANSFER.rows()) + 1
+
+
+def test_replacing_an_article_with_no_rows_removes_it():
+    index = index_of(LOST_CARD, TRANSFER)
+    index.replace_articles([1], [])
+    assert found(index, "stolen card") == []
+    assert set(index.by_article) == {2} and set(index.questions) == {2}
+
+
+def test_a_hit_carries_the_indexed_version_and_one_of_its_chunks():
+    index = index_of(ArticleRows(4, ["Refunds arrive within five days."], ["where is my refund"],
+                             version=7))
+    [hit] = search(index, "refund")
+    assert (hit.article_id, hit.version) == (4, 7)
+    assert hit.chunk_id in index.by_article[4]
+    assert hit.lexical and hit.lexical > 0 and hit.dense and hit.dense > 0
+
+
+REFUND = "Refund policy for returned orders."
+VARIANTS = [ArticleRows(1, [REFUND]), ArticleRows(2, [REFUND], language="fr"),
+            ArticleRows(3, [REFUND], audience=Audience.INTERNAL),
+            ArticleRows(4, [REFUND], status=ArticleStatus.DRAFT),
+            ArticleRows(5, [REFUND], category="billing")]
+
+
+@pytest.mark.parametrize(("filters", "expected"), [
+    (SearchFilters(), {1, 2, 5}),
+    (SearchFilters(language="fr"), {2}),
+    (SearchFilters(audiences=(Audience.INTERNAL,)), {3}),
+    (SearchFilters(statuses=(ArticleStatus.DRAFT,)), {4}),
+    (SearchFilters(category="billing"), {5}),
+    (SearchFilters(language="en", audiences=tuple(Audience), statuses=ALL_STATUSES,
+                   category="general"), {1, 3, 4}),
+])
+def test_filters_exclude_what_they_do_not_admit(filters, expected):
+    assert set(found(index_of(*VARIANTS), "refund policy", filters)) == expected
+
+
+def test_an_unrelated_query_sharing_no_word_finds_nothing():
+    index = index_of(LOST_CARD, TRANSFER, TOP_UP)
+    hits = index.search("zebra", EMBEDDER.encode(["zebra"])[0], SearchFilters(), 10)
+    assert hits == []
+    assert index.vectors.search(EMBEDDER.encode(["zebra"])[0], 1)  # dense found *something*
+
+
+def test_a_close_meaning_without_shared_words_is_kept():
+    index = index_of(LOST_CARD, TRANSFER)
+    vector = EMBEDDER.encode(["send money abroad"])[0]  # as if the model saw the meaning
+    assert [h.article_id for h in index.search("zebra", vector, SearchFilters(), 10)] == [2]
+
+
+def test_dense_search_widens_past_neighbours_the_filters_reject(monkeypatch):
+    monkeypatch.setattr(engine, "DENSE_K", 1)
+    internal = [ArticleRows(n, [REFUND], audience=Audience.INTERNAL) for n in (1, 2, 3)]
+    index = index_of(*internal, ArticleRows(4, [REFUND + " Details inside."]))
+    vector = EMBEDDER.encode([REFUND])[0]
+    assert [h.article_id for h in index.search("zebra", vector, SearchFilters(), 10)] == [4]
+
+
+def test_the_limit_caps_the_articles_returned():
+    index = index_of(*[ArticleRows(n, [f"Refund step {n} for orders."]) for n in range(1, 7)])
+    assert len(found(index, "refund orders", limit=2)) == 2
+    assert len(found(index, "refund orders", limit=10)) == 6
+
+
+def test_question_vectors_are_kept_per_article_for_the_classifier():
+    index = index_of(LOST_CARD, TRANSFER, ArticleRows(9, ["No questions here."]))
+    assert {a: len(v) for a, v in index.questions.items()} == {1: 3, 2: 2}
+
+
+def test_with_a_trained_classifier_the_right_article_still_comes_first():
+    index = index_of(LOST_CARD, TRANSFER, TOP_UP)
+    index.classifier = ArticleClassifier.train(index.questions)
+    assert index.classifier is not None
+    for query, expected in [("someone stole my card", 1), ("send money to another country", 2),
+                            ("top up my balance", 3)]:
+        hits = search(index, query)
+        assert hits[0].article_id == expected, query
+        assert hits[0].classifier is not None
+
