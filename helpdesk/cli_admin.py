@@ -12,6 +12,7 @@ from flask import Flask
 from helpdesk import demo, migrate
 from helpdesk.auth.policy import Permission
 from helpdesk.cli import login_url, with_app
+from helpdesk.demo.knowledge import load_demo_articles
 from helpdesk.events import SYSTEM
 from helpdesk.extensions import db, unit_of_work
 from helpdesk.models import Role
@@ -120,16 +121,19 @@ def demo_load(once: bool) -> None:
     except demo.DemoAlreadyLoaded as exc:
         if not once:
             raise
+        load_demo_articles(unit_of_work)  # idempotent: completes an interrupted first load
         click.echo(f"{exc.message}; nothing to do.")
         click.echo(f"Log in at {login_url()}: the logins were printed by the first "
                    "`comptoir demo load`; reset one with `comptoir users set-password EMAIL`.")
         return
-    _echo_demo(summary)
+    articles = load_demo_articles(unit_of_work)
+    _echo_demo(summary, sum(articles.counts.values()))
 
 
-def _echo_demo(summary: demo.DemoSummary) -> None:
+def _echo_demo(summary: demo.DemoSummary, articles: int) -> None:
     click.echo(f"Loaded the {summary.brand} demo: {summary.queues} queues, "
-               f"{summary.customers} customers, {summary.conversations} conversations.\n")
+               f"{summary.customers} customers, {summary.conversations} conversations.")
+    click.echo(f"Loaded {articles} help-centre articles.\n")
     click.echo("Staff logins (the passwords are shown only this once):\n")
     echo_table(("EMAIL", "ROLE", "NAME", "PASSWORD"),
                [(x.email, x.role.value, x.name, x.password) for x in summary.logins])
