@@ -160,6 +160,35 @@ class PriorityChanged(FieldChanged):
 
 
 @dataclass(frozen=True, kw_only=True)
+class OwnerChanged(FieldChanged):
+    """Who answers: the assistant (``bot``), a queue, or an agent; ``reason`` says why."""
+
+    timeline_type = "conversation.owner_changed"
+    reason: str = ""
+
+    def payload(self) -> dict[str, Any]:
+        return super().payload() | {"reason": self.reason}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReadUpTo(DomainEvent):
+    """The customer or the agents read the conversation up to ``seq`` (not in the history)."""
+
+    reader: str  # "customer" or "agent"
+    seq: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class CsatGiven(DomainEvent):
+    timeline_type = "conversation.rated"
+    rating: int
+    comment: str
+
+    def payload(self) -> dict[str, Any]:
+        return {"rating": self.rating, "comment": self.comment}
+
+
+@dataclass(frozen=True, kw_only=True)
 class TagsChanged(DomainEvent):
     timeline_type = "conversation.tags_changed"
     audited = True

@@ -162,3 +162,21 @@ class SearchIndexChange(Base):
     version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     article_id: Mapped[int | None]  # no foreign key: a deleted article's change still counts
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UnansweredQuestion(Base):
+    """A customer question the assistant escalated or could not answer, with its best
+    search score: the knowledge managers' list of what to write next."""
+
+    __tablename__ = "unanswered_questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(16), default="")
+    reason: Mapped[str] = mapped_column(String(32))
+    best_score: Mapped[float | None]
+    best_article_id: Mapped[int | None] = mapped_column(
+        ForeignKey("articles.id", ondelete="SET NULL"))
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

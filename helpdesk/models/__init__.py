@@ -13,6 +13,7 @@ from helpdesk.models.conversation import (
 )
 from helpdesk.models.customer import CONSENT_FLAGS, Customer, Identity, IdentityKind
 from helpdesk.models.queue import Queue, QueueMembership, RoutingStrategy
+from helpdesk.models.site import Site
 from helpdesk.models.staff import ApiToken, Presence, Role, User
 from helpdesk.models.timeline import AuditLog, TimelineEvent
 
@@ -20,5 +21,5 @@ __all__ = [
     "CONSENT_FLAGS", "ApiToken", "Attachment", "AuditLog", "AuthorKind", "Channel",
     "Conversation", "ConversationStatus", "ConversationTag", "Customer", "Identity",
     "IdentityKind", "Message", "Owner", "Presence", "Priority", "Queue", "QueueMembership",
-    "Role", "RoutingStrategy", "TimelineEvent", "User",
+    "Role", "RoutingStrategy", "Site", "TimelineEvent", "User",
 ]

@@ -85,6 +85,14 @@ class Conversation(Base):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     custom_fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     last_seq: Mapped[int] = mapped_column(default=0)
+    # Live chat: the site it came from, read receipts, the assistant's state, the rating.
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"))
+    customer_read_seq: Mapped[int] = mapped_column(default=0)
+    agent_read_seq: Mapped[int] = mapped_column(default=0)
+    unhelpful_answers: Mapped[int] = mapped_column(default=0)  # in a row, reset by a helpful one
+    handoff: Mapped[dict[str, Any]] = mapped_column(default=dict)  # what the agent sees first
+    csat_rating: Mapped[int | None]
+    csat_comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     last_message_at: Mapped[datetime | None]
@@ -155,6 +163,8 @@ class Message(Base):
     internal: Mapped[bool] = mapped_column(default=False)
     channel: Mapped[Channel] = mapped_column(enum_type(Channel))
     client_id: Mapped[str | None] = mapped_column(String(64))
+    # Chat extras: cited articles, quick-reply options, whether feedback is asked for.
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     attachments: Mapped[list[Attachment]] = relationship(

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from helpdesk import events
-from helpdesk.errors import Conflict, PermissionDenied, ValidationFailed
+from helpdesk.errors import Conflict, InvalidTransition, PermissionDenied, ValidationFailed
 from helpdesk.events import Actor
 from helpdesk.models import (
     AuthorKind,
@@ -31,6 +31,7 @@ from helpdesk.uow import UnitOfWork
 
 MAX_BODY = 100_000
 EXCERPT = 160
+BOT_ACTOR = Actor("bot")
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,14 @@ class NewMessage:
     internal: bool = False
     channel: Channel | None = None
     client_id: str | None = None
+    meta: dict[str, Any] | None = None  # chat extras: citations, options, feedback asked
 
 
 def open_conversation(uow: UnitOfWork, actor: Actor, *, customer_id: int, channel: Channel,
                       subject: str = "", queue_id: int | None = None,
                       priority: Priority = Priority.NORMAL, owner: Owner = Owner.QUEUE,
-                      first_message: NewMessage | None = None) -> Conversation:
+                      first_message: NewMessage | None = None,
+                      site_id: int | None = None) -> Conversation:
     """Open a conversation for a customer, optionally with its first message."""
     customer = get_or_404(uow.session, Customer, customer_id)
     if customer.merged_into_id is not None:
@@ -56,7 +59,7 @@ def open_conversation(uow: UnitOfWork, actor: Actor, *, customer_id: int, channe
         get_or_404(uow.session, Queue, queue_id)
     conversation = Conversation(customer_id=customer.id, channel=channel,
                                 subject=subject.strip()[:300], queue_id=queue_id,
-                                priority=priority, owner=owner)
+                                priority=priority, owner=owner, site_id=site_id)
     uow.session.add(conversation)
     uow.session.flush()
     uow.record(events.ConversationOpened(
@@ -68,8 +71,13 @@ def open_conversation(uow: UnitOfWork, actor: Actor, *, customer_id: int, channe
     return conversation
 
 
-def post_message(uow: UnitOfWork, conversation_id: int, message: NewMessage) -> Message:
-    """Append a message with the next ``seq``; a repeated ``client_id`` returns the first one."""
+def post_message(uow: UnitOfWork, conversation_id: int, message: NewMessage, *,
+                 reopen_to_bot: bool = False) -> Message:
+    """Append a message with the next ``seq``; a repeated ``client_id`` returns the first one.
+
+    ``reopen_to_bot``: a customer writing on a solved conversation gives it back to the
+    assistant (live chat with the assistant on), in the same transaction.
+    """
     # The lock serialises writers, so a concurrent retry finds the first copy here.
     conversation = get_or_404(uow.session, Conversation, conversation_id, lock=True)
     existing = _by_client_id(uow, conversation_id, message.client_id)
@@ -77,7 +85,10 @@ def post_message(uow: UnitOfWork, conversation_id: int, message: NewMessage) -> 
         return existing
     if conversation.is_closed:
         raise Conflict(f"conversation {conversation_id} is closed; open a follow-up instead")
+    was_solved = conversation.status == ConversationStatus.SOLVED
     stored = _append_message(uow, conversation, message)
+    if reopen_to_bot and was_solved and stored.author_kind == AuthorKind.CUSTOMER:
+        hand_back_to_bot(uow, conversation, "customer wrote after the solve")
     uow.commit()
     return stored
 
@@ -93,7 +104,9 @@ def assign(uow: UnitOfWork, actor: Actor, conversation_id: int, *,
         _check_assignable(get_or_404(uow.session, User, assignee_id, field="assignee_id"))
     previous = conversation.assignee_id
     conversation.assignee_id = assignee_id
-    conversation.owner = Owner.AGENT if assignee_id else Owner.QUEUE
+    owner = Owner.AGENT if assignee_id else Owner.QUEUE
+    if owner != conversation.owner:
+        _change_owner(uow, actor, conversation, owner, "assigned")
     uow.record(events.ConversationAssigned(
         actor=actor, **_about(conversation), assignee_id=assignee_id,
         queue_id=conversation.queue_id, previous_assignee_id=previous))
@@ -101,6 +114,50 @@ def assign(uow: UnitOfWork, actor: Actor, conversation_id: int, *,
         _move(uow, actor, conversation, ConversationStatus.OPEN)
     uow.commit()
     return conversation
+
+
+# Who may take a conversation from whom. Back to the assistant only from a solved
+# conversation the customer writes on again (see ``hand_back_to_bot``).
+OWNER_TRANSITIONS: dict[Owner, frozenset[Owner]] = {
+    Owner.BOT: frozenset({Owner.QUEUE, Owner.AGENT}),
+    Owner.QUEUE: frozenset({Owner.AGENT}),
+    Owner.AGENT: frozenset({Owner.QUEUE}),
+}
+
+
+def hand_over(uow: UnitOfWork, actor: Actor, conversation_id: int, *, owner: Owner,
+              reason: str, queue_id: int | None = None,
+              packet: dict[str, Any] | None = None) -> Conversation:
+    """Move ownership along ``OWNER_TRANSITIONS``; handing to the current owner changes
+    nothing (retries are safe). ``packet`` is what the agent sees first."""
+    conversation = get_or_404(uow.session, Conversation, conversation_id, lock=True)
+    if conversation.owner == owner:
+        return conversation
+    if owner not in OWNER_TRANSITIONS[conversation.owner]:
+        raise InvalidTransition(f"a conversation owned by {conversation.owner.value} cannot "
+                                f"go to {owner.value}", field="owner")
+    if queue_id is not None:
+        conversation.queue_id = get_or_404(uow.session, Queue, queue_id).id
+    if packet is not None:
+        conversation.handoff = packet
+    _change_owner(uow, actor, conversation, owner, reason)
+    uow.commit()
+    return conversation
+
+
+def hand_back_to_bot(uow: UnitOfWork, conversation: Conversation, reason: str) -> None:
+    """The customer wrote again on a solved conversation: the assistant answers first."""
+    if conversation.owner != Owner.BOT:
+        conversation.assignee_id = None
+        conversation.unhelpful_answers = 0
+        _change_owner(uow, BOT_ACTOR, conversation, Owner.BOT, reason)
+
+
+def _change_owner(uow: UnitOfWork, actor: Actor, conversation: Conversation, owner: Owner,
+                  reason: str) -> None:
+    previous, conversation.owner = conversation.owner, owner
+    uow.record(events.OwnerChanged(actor=actor, **_about(conversation), old=previous.value,
+                                   new=owner.value, reason=reason))
 
 
 def change_status(uow: UnitOfWork, actor: Actor, conversation_id: int,
@@ -187,7 +244,7 @@ def _append_message(uow: UnitOfWork, conversation: Conversation, new: NewMessage
                       author_id=new.author.id, body=body,
                       body_html=sanitize_html(new.html) if new.html else None,
                       internal=new.internal, channel=new.channel or conversation.channel,
-                      client_id=new.client_id)
+                      client_id=new.client_id, meta=new.meta or {})
     uow.session.add(message)
     uow.session.flush()
     uow.record(events.MessagePosted(
