@@ -10,8 +10,17 @@ from flask import Flask
 
 from helpdesk.events import SYSTEM, Actor
 from helpdesk.extensions import unit_of_work
-from helpdesk.models import Channel, Conversation, Customer, IdentityKind, Queue, Role, User
-from helpdesk.services import conversations, customers, queues, staff
+from helpdesk.models import (
+    Channel,
+    Conversation,
+    Customer,
+    IdentityKind,
+    Queue,
+    Role,
+    Site,
+    User,
+)
+from helpdesk.services import conversations, customers, queues, sites, staff
 from helpdesk.services.conversations import NewMessage
 from helpdesk.uow import UnitOfWork
 from knowledge_base import articles
@@ -51,6 +60,10 @@ class Factory:
         with self._unit() as uow:
             return queues.create_queue(uow, SYSTEM, name=name or f"Queue {next(_counter)}",
                                        channels=["chat", "email"], member_ids=list(member_ids))
+
+    def site(self, name: str = "Shop", **settings) -> Site:
+        with self._unit() as uow:
+            return sites.create_site(uow, SYSTEM, name=name, **settings)
 
     def conversation(self, customer: Customer | None = None, channel: Channel = Channel.EMAIL,
                      body: str = "My parcel never arrived", queue_id: int | None = None,

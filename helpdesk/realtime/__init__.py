@@ -7,9 +7,13 @@ from flask_socketio import SocketIO
 
 from helpdesk.events import DomainEvent
 from helpdesk.realtime.agent import AgentNamespace
+from helpdesk.realtime.chat import ChatNamespace, chat_broadcaster
 from helpdesk.realtime.rooms import broadcaster
 
 
 def register_handlers(app: Flask, socketio: SocketIO) -> None:
     socketio.on_namespace(AgentNamespace("/agent"))
-    app.extensions["comptoir.events"].subscribe(DomainEvent, broadcaster(socketio))
+    socketio.on_namespace(ChatNamespace())
+    bus = app.extensions["comptoir.events"]
+    bus.subscribe(DomainEvent, broadcaster(socketio))
+    bus.subscribe(DomainEvent, chat_broadcaster(socketio))

@@ -26,7 +26,11 @@ from helpdesk.models import (
     IdentityKind,
     Message,
     Owner,
+    Presence,
+    QueueMembership,
+    Role,
     Site,
+    User,
 )
 from helpdesk.services import conversations, customers
 from helpdesk.services.common import get_or_404
@@ -174,6 +178,17 @@ def rate(uow: UnitOfWork, visitor: Visitor, conversation_id: object, *, rating: 
                                 conversation_id=conversation.id, rating=rating,
                                 comment=conversation.csat_comment))
     uow.commit()
+
+
+def agents_available(session: Session, site: Site) -> bool:
+    """Whether an active agent is online in the site's queue (any queue if it has none)."""
+    query = (select(User.id).where(User.active.is_(True), User.presence == Presence.ONLINE,
+                                   User.role.in_((Role.AGENT, Role.SUPERVISOR, Role.ADMIN)))
+             .limit(1))
+    if site.queue_id is not None:
+        query = query.join(QueueMembership, QueueMembership.user_id == User.id).where(
+            QueueMembership.queue_id == site.queue_id)
+    return session.scalar(query) is not None
 
 
 def _claim_email(uow: UnitOfWork, customer: Customer, email: str) -> None:
