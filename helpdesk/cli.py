@@ -106,8 +106,13 @@ def serve(host: str | None, port: int | None, debug: bool) -> None:
 
 def login_url(host: str | None = None, port: int | None = None) -> str:
     """The agent login page of ``comptoir run`` (its configured host and port by default)."""
+    return f"{base_url(host, port)}/login"
+
+
+def base_url(host: str | None = None, port: int | None = None) -> str:
+    """Where ``comptoir run`` serves (its configured host and port by default)."""
     settings = current_app.config["COMPTOIR"]
-    return f"http://{host or settings.host}:{port or settings.port}/login"
+    return f"http://{host or settings.host}:{port or settings.port}"
 
 
 def _create_app() -> Flask:

@@ -1,4 +1,4 @@
-"""Administration commands: staff users and their API tokens, queues, the demo."""
+"""Administration commands: staff users and their API tokens, queues, sites, the demo."""
 
 from __future__ import annotations
 
@@ -8,21 +8,23 @@ from typing import TypeVar
 
 import click
 from flask import Flask
+from sqlalchemy import select
 
 from helpdesk import demo, migrate
 from helpdesk.auth.policy import Permission
-from helpdesk.cli import login_url, with_app
+from helpdesk.cli import base_url, login_url, with_app
 from helpdesk.demo.knowledge import load_demo_articles
 from helpdesk.events import SYSTEM
 from helpdesk.extensions import db, unit_of_work
-from helpdesk.models import Role
-from helpdesk.services import queries, staff
+from helpdesk.models import Queue, Role, Site
+from helpdesk.models.site import PRECHAT_FIELDS
+from helpdesk.services import queries, sites, staff
 
 F = TypeVar("F", bound=Callable[..., object])
 
 
 def register_admin_commands(app: Flask) -> None:
-    for group in (users_group, queues_group, demo_group):
+    for group in (users_group, queues_group, sites_group, demo_group):
         app.cli.add_command(group)
 
 
@@ -104,6 +106,62 @@ def queues_list() -> None:
     echo_table(("ID", "NAME", "CHANNELS", "ROUTING", "MEMBERS"), rows)
 
 
+@click.group("sites", help="Websites that embed the chat widget.")
+def sites_group() -> None:
+    """Site commands."""
+
+
+@sites_group.command("create")
+@click.argument("name")
+@click.option("--queue", "queue_name", help="Queue that receives the site's chats.")
+@click.option("--language", default="en", show_default=True)
+@click.option("--origin", "origins", multiple=True,
+              help="Allowed page origin, e.g. https://shop.example (repeatable; none: any).")
+@click.option("--prechat", multiple=True, type=click.Choice(PRECHAT_FIELDS),
+              help="Ask this before the chat starts (repeatable).")
+@click.option("--no-bot", is_flag=True, help="Chats go straight to people.")
+@with_database
+def sites_create(name: str, queue_name: str | None, language: str, origins: tuple[str, ...],
+                 prechat: tuple[str, ...], no_bot: bool) -> None:
+    """Create a site; prints its key (for the snippet) and its secret (for user hashes)."""
+    with unit_of_work() as uow:
+        site = sites.create_site(uow, SYSTEM, name=name, queue_id=_queue_id(queue_name),
+                                 language=language, allowed_origins=origins,
+                                 prechat=prechat, bot_enabled=not no_bot)
+    click.echo(f"site {site.id}: key {site.key}\nsecret (keep it on your server): "
+               f"{site.secret}\nsnippet: <script src=\"{base_url()}/widget.js\" "
+               f"data-site=\"{site.key}\" async></script>")
+
+
+@sites_group.command("list")
+@with_database
+def sites_list() -> None:
+    """List sites: id, key, name, queue, assistant on or off, allowed origins."""
+    rows = [(str(s.id), s.key, s.name, s.queue.name if s.queue else "-",
+             "on" if s.bot_enabled else "off", ",".join(s.allowed_origins) or "any")
+            for s in db.session.scalars(select(Site).order_by(Site.id))]
+    echo_table(("ID", "KEY", "NAME", "QUEUE", "ASSISTANT", "ORIGINS"), rows)
+
+
+@sites_group.command("rotate-secret")
+@click.argument("site_id", type=int)
+@with_database
+def sites_rotate_secret(site_id: int) -> None:
+    """Replace a site's secret; user hashes signed with the old one stop verifying."""
+    with unit_of_work() as uow:
+        click.echo(sites.rotate_secret(uow, SYSTEM, site_id).secret)
+
+
+def _queue_id(name: str | None) -> int | None:
+    if name is None:
+        return None
+    queue = db.session.scalar(select(Queue).where(Queue.name == name))
+    if queue is None:
+        raise click.BadParameter(f"no queue named {name!r} (see `comptoir queues list`)",
+                                 param_hint="--queue")
+    return queue.id
+
+
 @click.group("demo", help="The Maison Lumière demo data.")
 def demo_group() -> None:
     """Demo commands."""
@@ -122,6 +180,8 @@ def demo_load(once: bool) -> None:
         if not once:
             raise
         load_demo_articles(unit_of_work)  # idempotent: completes an interrupted first load
+        with unit_of_work() as uow:
+            demo.ensure_demo_site(uow)
         click.echo(f"{exc.message}; nothing to do.")
         click.echo(f"Log in at {login_url()}: the logins were printed by the first "
                    "`comptoir demo load`; reset one with `comptoir users set-password EMAIL`.")

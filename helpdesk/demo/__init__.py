@@ -6,8 +6,9 @@ from helpdesk.demo.loader import (
     DemoState,
     DemoSummary,
     demo_state,
+    ensure_demo_site,
     load_demo,
 )
 
 __all__ = ["DemoAlreadyLoaded", "DemoLogin", "DemoState", "DemoSummary", "demo_state",
-           "load_demo"]
+           "ensure_demo_site", "load_demo"]

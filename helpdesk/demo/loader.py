@@ -25,12 +25,13 @@ from helpdesk.demo.script import Cast, Say, Step, StoryRun
 from helpdesk.demo.stories import STORIES, Story
 from helpdesk.errors import Conflict
 from helpdesk.events import SYSTEM
-from helpdesk.models import Channel, Conversation, Owner, Role, User
+from helpdesk.models import Channel, Conversation, Owner, Queue, Role, Site, User
 from helpdesk.orm import clock_at, utcnow
-from helpdesk.services import conversations, customers, queues, staff
+from helpdesk.services import conversations, customers, queues, sites, staff
 from helpdesk.uow import UnitOfWork
 
 SEED = 1789
+DEMO_CHAT_QUEUE = "Support EN"
 # Seconds between two steps of a story, by channel; email threads move in hours.
 PACE = {Channel.CHAT: (15, 150), Channel.PHONE: (45, 240)}
 EMAIL_PACE = (25 * 60, 5 * 3600)
@@ -89,6 +90,7 @@ def load_demo(uow: UnitOfWork, *, now: datetime | None = None, seed: int = SEED)
         team = {member.key: _create_staff(uow, member) for member in STAFF if member is not ADMIN}
         staff_ids = {key: user.id for key, (_login, user) in team.items()}
         queue_ids = {spec.name: _create_queue(uow, spec, staff_ids) for spec in QUEUES}
+        ensure_demo_site(uow)
     customer_ids = _create_customers(uow, rng, now, timed)
     cast = Cast(staff_ids, queue_ids, customer_ids)
     for times, story in timed:
@@ -98,6 +100,16 @@ def load_demo(uow: UnitOfWork, *, now: datetime | None = None, seed: int = SEED)
     logins = [admin_login, *(login for login, _user in team.values())]
     return DemoSummary(BRAND, sorted(logins, key=lambda login: list(Role).index(login.role)),
                        len(QUEUES), len(customer_ids), len(STORIES))
+
+
+def ensure_demo_site(uow: UnitOfWork) -> Site:
+    """The brand's website, whose chat goes to its English support queue (the widget on
+    ``/demo``); created when missing, so an older demo database gets it too."""
+    site = uow.session.scalar(select(Site).where(Site.name == BRAND))
+    if site is not None:
+        return site
+    queue_id = uow.session.scalar(select(Queue.id).where(Queue.name == DEMO_CHAT_QUEUE))
+    return sites.create_site(uow, SYSTEM, name=BRAND, queue_id=queue_id, language="en")
 
 
 def new_password() -> str:

@@ -233,3 +233,25 @@ def test_sending_too_fast_is_refused(app, site, monkeypatch):
     replies = [send(sio, conversation_id, f"m{n}", f"c-{n}") for n in range(4)]
     assert [r["ok"] for r in replies] == [True, True, True, False]
     assert replies[-1]["error"]["code"] == "rate_limited"
+
+
+def test_sites_are_created_and_listed_from_the_command_line(runner, make):
+    make.queue(name="Chat EN")
+    created = runner.invoke(args=["sites", "create", "Lamp shop", "--queue", "Chat EN",
+                                  "--origin", "https://lamps.example/", "--prechat", "email"])
+    assert created.exit_code == 0, created.output
+    assert 'data-site="site_' in created.output
+    listed = runner.invoke(args=["sites", "list"]).output
+    assert "Lamp shop" in listed and "Chat EN" in listed and "https://lamps.example" in listed
+    unknown = runner.invoke(args=["sites", "create", "X", "--queue", "Nope"])
+    assert unknown.exit_code == 2 and "no queue named 'Nope'" in unknown.output
+
+
+def test_a_page_from_another_origin_is_refused(app, make):
+    site = make.site(allowed_origins=["https://lamps.example"])
+    foreign = socketio.test_client(app, namespace=NS, auth={"site": site.key},
+                                   headers={"Origin": "https://evil.example"})
+    assert not foreign.is_connected(NS)
+    own = socketio.test_client(app, namespace=NS, auth={"site": site.key},
+                               headers={"Origin": "https://lamps.example"})
+    assert own.is_connected(NS)
