@@ -54,7 +54,7 @@ def test_commands_refuse_an_unmigrated_database(unmigrated, command):
 
 def test_comptoir_run_serves_and_says_where_to_log_in(app, tmp_path):
     port = _free_port()
-    server = subprocess.Popen([BIN / "comptoir", "run", "--port", str(port)],  # noqa: S603
+    server = subprocess.Popen([BIN / "comptoir", "run", "--port", str(port)],
                               env=_env(app, tmp_path), stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
     try:
@@ -70,7 +70,7 @@ def test_comptoir_run_serves_and_says_where_to_log_in(app, tmp_path):
 
 
 def test_flask_app_option_runs_the_same_commands(app, tmp_path):
-    result = subprocess.run([BIN / "flask", "--app", "helpdesk", "users", "list"],  # noqa: S603
+    result = subprocess.run([BIN / "flask", "--app", "helpdesk", "users", "list"],
                             env=_env(app, tmp_path), capture_output=True, text=True, timeout=60,
                             check=False)
     assert result.returncode == 0, result.stderr
