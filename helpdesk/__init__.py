@@ -80,6 +80,7 @@ def _init_extensions(app: Flask, settings: Any) -> None:
 
 def _register_blueprints(app: Flask, embedder_factory: Callable[[], Embedder] | None) -> None:
     from helpdesk.api import register_api
+    from helpdesk.chat_files import bp as chat_files_bp
     from helpdesk.cli import register_commands
     from helpdesk.realtime import register_handlers
     from helpdesk.web import bp as web_bp
@@ -88,6 +89,7 @@ def _register_blueprints(app: Flask, embedder_factory: Callable[[], Embedder] | 
     for blueprint in register_api(rest_api):
         csrf.exempt(blueprint)  # the guard checks CSRF itself for cookie-authenticated writes
     app.register_blueprint(web_bp)
+    app.register_blueprint(chat_files_bp)
     register_handlers(app, socketio)
     register_commands(app)
     init_knowledge_base(app, embedder_factory)

@@ -105,11 +105,12 @@ class ChatNamespace(Namespace):
         self._check_rate()
         client_id = _text(data, "client_id", MAX_CLIENT_ID, required=True)
         choice = data.get("choice") if isinstance(data.get("choice"), dict) else None
+        files = data.get("attachments") or None
         with unit_of_work() as uow:
             message_id = chat.send(
                 uow, visitor, data.get("conversation_id"), client_id=client_id,
-                body=_text(data, "body", chat.MAX_CHAT_MESSAGE, required=True),
-                choice=choice).id
+                body=_text(data, "body", chat.MAX_CHAT_MESSAGE, required=not files),
+                choice=choice, attachment_ids=files).id
         return {"message": message_payload(db.session, db.session.get(Message, message_id))}
 
     @acknowledged

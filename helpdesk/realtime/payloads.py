@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from helpdesk.chat_files import attachment_url
 from helpdesk.models import AuthorKind, Conversation, Customer, Message, Site, User
 
 BOT_NAME = "Assistant"
@@ -18,7 +19,8 @@ def message_payload(session: Session, message: Message) -> dict[str, Any]:
             "author": {"kind": message.author_kind.value, "name": _author_name(session, message)},
             "body": message.body, "created_at": message.created_at.isoformat(),
             "client_id": message.client_id,
-            "attachments": [{"id": a.id, "filename": a.filename} for a in message.attachments],
+            "attachments": [{"id": a.id, "filename": a.filename, "url": attachment_url(a.id)}
+                            for a in message.attachments],
             "citations": meta.get("citations", []), "options": meta.get("options", []),
             "feedback": bool(meta.get("feedback"))}
 

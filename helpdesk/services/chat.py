@@ -40,6 +40,7 @@ VISITOR_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 MAX_CHAT_MESSAGE = 5000
 MAX_COMMENT = 2000
 CSAT_RANGE = range(1, 6)
+FILES_ONLY = "📎"  # the body of a message that only sends files
 
 
 @dataclass(frozen=True)
@@ -126,18 +127,20 @@ def visible_messages(session: Session, conversation_id: int, after_seq: int) -> 
 
 
 def send(uow: UnitOfWork, visitor: Visitor, conversation_id: object, *, client_id: str,
-         body: str, choice: dict[str, Any] | None = None) -> Message:
+         body: str, choice: dict[str, Any] | None = None,
+         attachment_ids: list[int] | None = None) -> Message:
     """Store the customer's message (a retry with the same ``client_id`` stores nothing)."""
     conversation = own_conversation(uow.session, visitor, conversation_id)
     if len(body) > MAX_CHAT_MESSAGE:
         raise ValidationFailed(f"a chat message has at most {MAX_CHAT_MESSAGE} characters",
                                field="body")
-    author = Actor("customer", conversation.customer_id)
-    meta = {"choice": choice} if choice else None
-    return conversations.post_message(
-        uow, conversation.id, conversations.NewMessage(body=body, author=author,
-                                                       client_id=client_id, meta=meta),
-        reopen_to_bot=_bot_enabled(uow.session, conversation))
+    if attachment_ids and not body.strip():
+        body = FILES_ONLY
+    new = conversations.NewMessage(
+        body=body, author=Actor("customer", conversation.customer_id), client_id=client_id,
+        meta={"choice": choice} if choice else None, attachment_ids=attachment_ids)
+    return conversations.post_message(uow, conversation.id, new,
+                                      reopen_to_bot=_bot_enabled(uow.session, conversation))
 
 
 def mark_read(uow: UnitOfWork, actor: Actor, conversation: Conversation, seq: int) -> None:

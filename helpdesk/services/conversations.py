@@ -26,6 +26,7 @@ from helpdesk.models import (
 )
 from helpdesk.orm import utcnow
 from helpdesk.sanitize import sanitize_html
+from helpdesk.services import attachments
 from helpdesk.services.common import get_or_404
 from helpdesk.uow import UnitOfWork
 
@@ -43,6 +44,7 @@ class NewMessage:
     channel: Channel | None = None
     client_id: str | None = None
     meta: dict[str, Any] | None = None  # chat extras: citations, options, feedback asked
+    attachment_ids: list[int] | None = None  # uploaded files of this conversation
 
 
 def open_conversation(uow: UnitOfWork, actor: Actor, *, customer_id: int, channel: Channel,
@@ -247,6 +249,9 @@ def _append_message(uow: UnitOfWork, conversation: Conversation, new: NewMessage
                       client_id=new.client_id, meta=new.meta or {})
     uow.session.add(message)
     uow.session.flush()
+    if new.attachment_ids:
+        attachments.claim_for_message(uow.session, conversation.id, new.attachment_ids,
+                                      message.id)
     uow.record(events.MessagePosted(
         actor=new.author, customer_id=conversation.customer_id, conversation_id=conversation.id,
         channel=message.channel.value, message_id=message.id, seq=seq,

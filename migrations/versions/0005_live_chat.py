@@ -63,9 +63,21 @@ def upgrade() -> None:
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.add_column(sa.Column('meta', sa.JSON(), nullable=False, server_default='{}'))
 
+    with op.batch_alter_table('attachments', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('conversation_id', sa.Integer(), nullable=True))
+        batch_op.alter_column('message_id', existing_type=sa.Integer(), nullable=True)
+        batch_op.create_index(batch_op.f('ix_attachments_conversation_id'), ['conversation_id'], unique=False)
+        batch_op.create_foreign_key(batch_op.f('fk_attachments_conversation_id_conversations'), 'conversations', ['conversation_id'], ['id'], ondelete='CASCADE')
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('attachments', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_attachments_conversation_id_conversations'), type_='foreignkey')
+        batch_op.drop_index(batch_op.f('ix_attachments_conversation_id'))
+        batch_op.alter_column('message_id', existing_type=sa.Integer(), nullable=False)
+        batch_op.drop_column('conversation_id')
+
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_column('meta')
 
