@@ -85,6 +85,7 @@ def _register_blueprints(app: Flask, embedder_factory: Callable[[], Embedder] | 
     from helpdesk.realtime import register_handlers
     from helpdesk.web import bp as web_bp
     from knowledge_base import init_app as init_knowledge_base
+    from widgets import init_app as init_widgets
 
     for blueprint in register_api(rest_api):
         csrf.exempt(blueprint)  # the guard checks CSRF itself for cookie-authenticated writes
@@ -93,6 +94,7 @@ def _register_blueprints(app: Flask, embedder_factory: Callable[[], Embedder] | 
     register_handlers(app, socketio)
     register_commands(app)
     init_knowledge_base(app, embedder_factory)
+    init_widgets(app)
 
 
 def _load_active_user(user_id: str) -> User | None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from flask_socketio import Namespace, SocketIO, emit, join_room
 
 from bot.feedback import answer_feedback
@@ -21,7 +21,7 @@ from helpdesk import events
 from helpdesk.errors import DomainError, ValidationFailed
 from helpdesk.events import Actor, DomainEvent
 from helpdesk.extensions import db, unit_of_work
-from helpdesk.models import Message, Site
+from helpdesk.models import Customer, IdentityKind, Message, Site
 from helpdesk.realtime.payloads import conversation_payload, message_payload
 from helpdesk.realtime.rooms import AGENT_NAMESPACE, conversation_room
 from helpdesk.services import chat, sites
@@ -183,7 +183,10 @@ def _authenticate(auth: Any) -> tuple[Site, Visitor]:
         raise ConnectionRefusedError("origin_not_allowed")
     token = auth.get("visitor")
     token = token if chat.valid_visitor_token(token) else chat.new_visitor_token()
-    return site, Visitor(site.id, token, _verified_user(site, auth))
+    locale = auth.get("locale")
+    languages = current_app.config["COMPTOIR"].languages
+    return site, Visitor(site.id, token, _verified_user(site, auth),
+                         locale if locale in languages else None)
 
 
 def _verified_user(site: Site, auth: dict[str, Any]) -> str | None:
@@ -200,11 +203,18 @@ def _session_payload(site: Site, visitor: Visitor) -> dict[str, Any]:
     customer = chat.known_customer(db.session, visitor)
     conversation = chat.current_conversation(db.session, site, customer)
     return {"visitor": visitor.token, "verified": visitor.user_id is not None,
-            "customer": {"name": customer.name if customer else ""},
+            "customer": {"name": customer.name if customer else "",
+                         "email": _email_of(customer)},
             "site": {"name": site.name, "prechat": site.prechat, "language": site.language,
                      "agents_available": chat.agents_available(db.session, site)},
             "conversation": (conversation_payload(db.session, conversation.id)
                              if conversation else None)}
+
+
+def _email_of(customer: Customer | None) -> str | None:
+    emails = [i.value for i in customer.identities if i.kind == IdentityKind.EMAIL] \
+        if customer else []
+    return emails[0] if emails else None
 
 
 def _text(data: dict[str, Any], field: str, limit: int, *, required: bool = False) -> str:

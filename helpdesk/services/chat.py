@@ -50,6 +50,7 @@ class Visitor:
     site_id: int
     token: str
     user_id: str | None = None  # verified with the site's secret
+    locale: str | None = None  # the widget's language: the assistant answers in it
 
     @property
     def identity(self) -> tuple[IdentityKind, str]:
@@ -96,6 +97,9 @@ def start_chat(uow: UnitOfWork, site: Site, visitor: Visitor, *, name: str = "",
         uow, SYSTEM, kind, value, name=name.strip()[:200], verified=visitor.user_id is not None)
     if email.strip():
         _claim_email(uow, customer, email)
+    if visitor.locale and not customer.language:
+        customer.language = visitor.locale
+        uow.commit()
     existing = current_conversation(uow.session, site, customer)
     if existing is not None:
         return existing

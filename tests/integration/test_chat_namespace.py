@@ -255,3 +255,12 @@ def test_a_page_from_another_origin_is_refused(app, make):
     own = socketio.test_client(app, namespace=NS, auth={"site": site.key},
                                headers={"Origin": "https://lamps.example"})
     assert own.is_connected(NS)
+
+
+def test_the_widgets_language_is_the_assistants(app, site):
+    sio = connect(app, site, locale="fr")
+    conversation_id = started(sio)
+    sio.get_received(NS)
+    request(sio, "handoff.request", conversation_id=conversation_id)
+    [notice] = received(sio)
+    assert notice["body"].startswith("Personne de notre équipe")
