@@ -70,8 +70,10 @@ def _init_extensions(app: Flask, settings: Any) -> None:
     login_manager.user_loader(_load_active_user)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
+    # Brands' pages open /chat from their own origins: each namespace checks the origin
+    # itself (/chat against the site's list, /agent against this host for cookie sessions).
     socketio.init_app(app, message_queue=settings.redis_url or None, async_mode="threading",
-                      cors_allowed_origins=[])
+                      cors_allowed_origins="*")
     rest_api.init_app(app)
     migrate.init_app(app)
     guard.init_app(app)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
+from typing import Any
 
 from flask_socketio import SocketIO
+from sqlalchemy import select
 
-from helpdesk.events import DomainEvent
+from helpdesk.events import DomainEvent, OwnerChanged
+from helpdesk.extensions import db
+from helpdesk.models import Conversation, Owner
 
 AGENT_NAMESPACE = "/agent"
 
@@ -25,13 +29,32 @@ def user_room(user_id: int) -> str:
 
 
 def broadcaster(socketio: SocketIO) -> Callable[[DomainEvent], None]:
-    """An after-commit handler emitting conversation events to their room."""
+    """An after-commit handler emitting conversation events to their room, and handoffs
+    (a new owner ``queue``) to that queue's room as well, with ``queue_id`` and ``channel``."""
     def emit(event: DomainEvent) -> None:
         if event.conversation_id is None or not event.timeline_type:
             return
-        data = {"type": event.timeline_type, "conversation_id": event.conversation_id,
-                "actor": asdict(event.actor), "occurred_at": event.occurred_at.isoformat(),
-                "payload": event.payload()}
+        data = _event_data(event)
         socketio.emit("conversation.event", data, to=conversation_room(event.conversation_id),
                       namespace=AGENT_NAMESPACE)
+        queue_id = handed_to_queue(event)
+        if queue_id is not None:
+            socketio.emit("conversation.event",
+                          {**data, "queue_id": queue_id, "channel": event.channel},
+                          to=queue_room(queue_id), namespace=AGENT_NAMESPACE)
     return emit
+
+
+def handed_to_queue(event: DomainEvent) -> int | None:
+    """The queue a conversation was just handed to, when ``event`` gives it to a queue."""
+    if not isinstance(event, OwnerChanged) or event.new != Owner.QUEUE.value:
+        return None
+    # A column read, not the session's copy: that one may predate the commit.
+    return db.session.scalar(select(Conversation.queue_id)
+                             .where(Conversation.id == event.conversation_id))
+
+
+def _event_data(event: DomainEvent) -> dict[str, Any]:
+    return {"type": event.timeline_type, "conversation_id": event.conversation_id,
+            "actor": asdict(event.actor), "occurred_at": event.occurred_at.isoformat(),
+            "payload": event.payload()}

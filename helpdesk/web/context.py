@@ -15,7 +15,7 @@ from helpdesk.auth.policy import Permission
 from helpdesk.models import CONSENT_FLAGS, Presence
 from helpdesk.orm import utcnow
 from helpdesk.web import bp
-from helpdesk.web.labels import label, language_name
+from helpdesk.web.labels import LABELS, label, language_name
 
 JUST_NOW = timedelta(minutes=1)
 
@@ -26,7 +26,7 @@ bp.add_app_template_global(label)
 def template_context() -> dict[str, Any]:
     return {"locale_code": str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"]),
             "languages": _languages(), "presences": list(Presence),
-            "consent_flags": CONSENT_FLAGS}
+            "consent_flags": CONSENT_FLAGS, "handoff_reasons": LABELS["handoff"].keys()}
 
 
 @bp.app_template_global()

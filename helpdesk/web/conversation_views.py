@@ -8,14 +8,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from flask import render_template, request, url_for
+from flask import abort, make_response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from helpdesk.auth.guard import requires
 from helpdesk.auth.policy import Permission
 from helpdesk.extensions import db
-from helpdesk.models import Conversation, ConversationStatus, Priority
+from helpdesk.models import AuthorKind, Conversation, ConversationStatus, Message, Priority
 from helpdesk.models.conversation import ALLOWED_TRANSITIONS
 from helpdesk.services import conversations
 from helpdesk.services.common import get_or_404
@@ -26,6 +27,7 @@ from helpdesk.uow import UnitOfWork
 from helpdesk.web import bp
 from helpdesk.web.actions import current_actor, form_enum, form_optional_id, run_action
 from helpdesk.web.directory import load_directory
+from helpdesk.web.handoff import read_handoff
 
 SIDEBAR_EVENTS = 10
 CLIENT_ID_MAX = 64
@@ -35,13 +37,51 @@ CLIENT_ID_MAX = 64
 @requires(Permission.CONVERSATIONS_READ)
 def conversation(conversation_id: int) -> ResponseReturnValue:
     conv = get_or_404(db.session, Conversation, conversation_id)
+    messages = conversation_messages(db.session, conv.id)
     return render_template(
-        "web/conversation.html", conversation=conv, customer=conv.customer,
-        messages=conversation_messages(db.session, conv.id),
+        "web/conversation.html", conversation=conv, customer=conv.customer, messages=messages,
+        handoff=read_handoff(conv.handoff), seen_seq=seen_seq(messages, conv.customer_read_seq),
         timeline=customer_timeline(db.session, conv.customer_id, limit=SIDEBAR_EVENTS),
         directory=load_directory(db.session), priorities=list(Priority),
         next_statuses=sorted(ALLOWED_TRANSITIONS[conv.status], key=list(ConversationStatus).index),
         client_id=uuid.uuid4().hex)
+
+
+@bp.get("/conversations/<int:conversation_id>/messages/<int:seq>")
+@requires(Permission.CONVERSATIONS_READ)
+def conversation_message(conversation_id: int, seq: int) -> ResponseReturnValue:
+    """One message as a thread item: the live script fetches each new one."""
+    conv = get_or_404(db.session, Conversation, conversation_id)
+    message = db.session.scalar(select(Message).where(Message.conversation_id == conv.id,
+                                                      Message.seq == seq))
+    if message is None:
+        abort(404)
+    return _thread_items(conv, [message])
+
+
+@bp.get("/conversations/<int:conversation_id>/messages")
+@requires(Permission.CONVERSATIONS_READ)
+def conversation_messages_after(conversation_id: int) -> ResponseReturnValue:
+    """The thread items after ``?after=<seq>`` (none: an empty answer), to catch up."""
+    conv = get_or_404(db.session, Conversation, conversation_id)
+    after = max(0, request.args.get("after", 0, type=int))
+    return _thread_items(conv, conversation_messages(db.session, conv.id, after_seq=after))
+
+
+def _thread_items(conv: Conversation, messages: list[Message]) -> ResponseReturnValue:
+    """Messages as thread items; the header tells the page how far the customer has read."""
+    response = make_response(render_template(
+        "web/_thread_items.html", conversation=conv, customer=conv.customer, messages=messages,
+        directory=load_directory(db.session)))
+    response.headers["X-Customer-Read-Seq"] = str(conv.customer_read_seq)
+    return response
+
+
+def seen_seq(messages: list[Message], customer_read_seq: int) -> int | None:
+    """The last agent reply the customer has read (where "Seen" goes), if any."""
+    read = [m.seq for m in messages if m.author_kind == AuthorKind.AGENT and not m.internal
+            and m.seq <= customer_read_seq]
+    return read[-1] if read else None
 
 
 @bp.post("/conversations/<int:conversation_id>/reply")

@@ -24,6 +24,12 @@ LABELS: dict[str, dict[str, LazyString]] = {
     "role": {"admin": _l("Administrator"), "supervisor": _l("Supervisor"), "agent": _l("Agent"),
              "knowledge_manager": _l("Knowledge manager")},
     "owner": {"bot": _l("Assistant"), "queue": _l("Queue"), "agent": _l("Agent")},
+    # Why the assistant handed a chat over (bot.actions.EscalationReason).
+    "handoff": {"asked_for_human": _l("The customer asked to talk to a person"),
+                "low_confidence": _l("The assistant was not confident enough to answer"),
+                "no_articles": _l("No help article matched the question"),
+                "unhelpful_streak": _l("Several answers in a row did not help"),
+                "marked_unhelpful": _l("The customer said an answer did not help")},
 }
 
 
