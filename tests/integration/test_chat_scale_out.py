@@ -51,8 +51,9 @@ def cluster(tmp_path_factory) -> Iterator[dict]:
     """Two processes on one SQLite database and one Redis; an agent, a site."""
     folder = tmp_path_factory.mktemp("cluster")
     settings = {"database_url": f"sqlite:///{folder / 'shared.db'}",
-                "instance_path": str(folder / "instance"), "secret_key": "cluster-secret",
-                "redis_url": REDIS_URL}
+                "instance_path": str(folder / "instance"), "secret_key": "cluster-secret"}
+    # Set up without Redis: the Socket.IO extension is global, and this test process keeps
+    # using its test client (which refuses a message queue) after this module.
     setup = create_app(settings)
     with setup.app_context():
         migrate.upgrade(db.engine)
@@ -65,7 +66,8 @@ def cluster(tmp_path_factory) -> Iterator[dict]:
         with unit_of_work() as uow:
             site = sites.create_site(uow, SYSTEM, name="Shop", bot_enabled=False)
         db.engine.dispose()
-    env = {**os.environ, **{f"COMPTOIR_{k.upper()}": v for k, v in settings.items()}}
+    env = {**os.environ, **{f"COMPTOIR_{k.upper()}": v
+                            for k, v in {**settings, "redis_url": REDIS_URL}.items()}}
     ports = [free_port(), free_port()]
     processes = [subprocess.Popen([str(COMPTOIR), "run", "--port", str(port)], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
