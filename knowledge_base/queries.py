@@ -10,7 +10,13 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, load_only
 
 from helpdesk.services.queries import Page, paginate
-from knowledge_base.models import Article, ArticleChunk, ArticleStatus, Audience
+from knowledge_base.models import (
+    Article,
+    ArticleChunk,
+    ArticleStatus,
+    Audience,
+    UnansweredQuestion,
+)
 from knowledge_base.search import SearchHit
 
 MAX_SEARCH_WORDS = 8
@@ -70,6 +76,12 @@ def search_results(session: Session, hits: Sequence[SearchHit]) -> list[SearchRe
 
 def _by_id(session: Session, model: type[Row], ids: list[int]) -> dict[int, Row]:
     return {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))}
+
+
+def unanswered_questions(session: Session, *, limit: int) -> list[UnansweredQuestion]:
+    """The assistant's latest escalated questions, newest first."""
+    return list(session.scalars(select(UnansweredQuestion)
+                                .order_by(UnansweredQuestion.id.desc()).limit(limit)))
 
 
 def _conditions(filters: ArticleFilter) -> list[ColumnElement[bool]]:

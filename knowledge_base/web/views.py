@@ -31,10 +31,22 @@ from knowledge_base import articles
 from knowledge_base.feedback import feedback_counts, recent_comments
 from knowledge_base.markdown import render_markdown
 from knowledge_base.models import Article, ArticleContent, ArticleStatus, Audience
-from knowledge_base.queries import ArticleFilter, categories, list_articles
+from knowledge_base.queries import (
+    ArticleFilter,
+    categories,
+    list_articles,
+    unanswered_questions,
+)
 from knowledge_base.web import bp
 
 E = TypeVar("E", bound=StrEnum)
+QUESTIONS_SHOWN = 100
+ESCALATION_REASONS = {
+    "low_confidence": _l("no article answered it well enough"),
+    "no_articles": _l("no article at all"),
+    "unhelpful_streak": _l("the customer kept asking after two answers"),
+    "marked_unhelpful": _l("the customer said the answer did not help"),
+}
 COMMENTS_SHOWN = 50
 
 LABELS = {
@@ -165,8 +177,10 @@ def feedback() -> ResponseReturnValue:
 @bp.get("/unanswered")
 @requires(Permission.KNOWLEDGE_MANAGE)
 def unanswered() -> ResponseReturnValue:
-    return render_template("kb/unanswered.html", comments=recent_comments(
-        db.session, helpful=False, limit=COMMENTS_SHOWN))
+    return render_template("kb/unanswered.html", escalation_reasons=ESCALATION_REASONS,
+                           questions=unanswered_questions(db.session, limit=QUESTIONS_SHOWN),
+                           comments=recent_comments(db.session, helpful=False,
+                                                    limit=COMMENTS_SHOWN))
 
 
 def _save(article_id: int | None, write: Callable[[UnitOfWork, ArticleContent], Article],

@@ -11,7 +11,7 @@ from helpdesk.models import Role
 from knowledge_base import articles
 from knowledge_base.events import ArticleSaved
 from knowledge_base.feedback import record_feedback
-from knowledge_base.models import Article, ArticleStatus
+from knowledge_base.models import Article, ArticleStatus, UnansweredQuestion
 from tests.helpers import csrf_token
 
 FORM = {"title": "Returns", "body": "Within **30** days.", "language": "en",
@@ -150,7 +150,15 @@ def test_feedback_and_unanswered_views_show_what_readers_said(app, client, manag
     assert "What about sale items?" in feedback and "Clear, thanks" in feedback
     unanswered = client.get("/kb/unanswered").get_data(as_text=True)
     assert "What about sale items?" in unanswered and "Clear, thanks" not in unanswered
-    assert "virtual assistant will add" in unanswered
+    assert "The assistant has handed over no question yet." in unanswered
+    with app.app_context(), unit_of_work() as uow:
+        uow.session.add(UnansweredQuestion(text="Do you ship <b>to Mars</b>?", language="en",
+                                           reason="low_confidence", best_score=0.41,
+                                           best_article_id=article_id))
+        uow.commit()
+    unanswered = client.get("/kb/unanswered").get_data(as_text=True)
+    assert "Do you ship &lt;b&gt;to Mars&lt;/b&gt;?" in unanswered
+    assert "no article answered it well enough" in unanswered and "0.41" in unanswered
 
 
 def test_every_save_is_a_version_recorded_for_the_manager(app, client, manager):
