@@ -42,6 +42,11 @@ class Settings:
     log_level: str
     embedding_model: str
     search_refresh_seconds: float
+    bot_handover_weight: float
+    bot_clarify_margin: float
+    bot_max_unhelpful: int
+    bot_fallback_min_similarity: float
+    bot_batch_window_ms: float
     testing: bool = False
 
     @property

@@ -81,6 +81,7 @@ def _init_extensions(app: Flask, settings: Any) -> None:
 
 
 def _register_blueprints(app: Flask, embedder_factory: Callable[[], Embedder] | None) -> None:
+    from bot.responder import init_app as init_assistant
     from helpdesk.api import register_api
     from helpdesk.chat_files import bp as chat_files_bp
     from helpdesk.cli import register_commands
@@ -96,6 +97,7 @@ def _register_blueprints(app: Flask, embedder_factory: Callable[[], Embedder] | 
     register_handlers(app, socketio)
     register_commands(app)
     init_knowledge_base(app, embedder_factory)
+    init_assistant(app)
     init_widgets(app)
 
 

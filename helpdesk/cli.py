@@ -27,6 +27,9 @@ def register_commands(app: Flask) -> None:
     from helpdesk.cli_admin import register_admin_commands
 
     register_admin_commands(app)
+    from bot.cli import bot_group
+
+    app.cli.add_command(bot_group)
 
 
 def with_app(command: F) -> F:

@@ -20,12 +20,13 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, text
 
+from bot import responder
 from helpdesk import create_app, migrate
 from helpdesk.extensions import db, unit_of_work
 from helpdesk.orm import Base, make_engine
 from helpdesk.uow import UnitOfWork
 from tests.factories import Factory
-from tests.fakes import FakeEmbedder
+from tests.fakes import FakeEmbedder, ScriptedEngine
 
 POSTGRES_URL = os.environ.get("COMPTOIR_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -106,6 +107,14 @@ def app(migrated_url: str, tmp_path) -> Iterator[Flask]:
     yield app
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture
+def silent_assistant(app: Flask) -> ScriptedEngine:
+    """For tests of the chat transport and UI: the assistant owns new chats, says nothing."""
+    engine = ScriptedEngine()
+    responder.init_app(app, lambda: engine)
+    return engine
 
 
 @pytest.fixture

@@ -85,3 +85,15 @@ class FakeEmbedder:
             for word in tokens(text) or ["<empty>"]:
                 row[zlib.crc32(word.encode()) % self.dimension] += 1.0
         return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+class ScriptedEngine:
+    """An assistant engine that answers every message with the same actions (none: silent)."""
+
+    def __init__(self, *actions: object) -> None:
+        self.actions = list(actions)
+        self.seen: list[str] = []
+
+    def respond(self, context: object, message: str) -> list:
+        self.seen.append(message)
+        return list(self.actions)

@@ -61,7 +61,12 @@ class SearchService:
     def search(self, text: str, filters: SearchFilters, limit: int) -> list[SearchHit]:
         """The best ``limit`` articles for ``text`` among those ``filters`` admit."""
         self.refresh(force=False)
-        vector = self.embedder.encode([text])[0]
+        return self.search_vector(text, self.embedder.encode([text])[0], filters, limit)
+
+    def search_vector(self, text: str, vector: Vectors, filters: SearchFilters,
+                      limit: int) -> list[SearchHit]:
+        """``search`` for a text already embedded (the assistant embeds in batches)."""
+        self.refresh(force=False)
         with self._lock:
             assert self._index is not None
             return self._index.search(text, vector, filters, limit)
@@ -114,8 +119,18 @@ class SearchService:
         return sum(len(drafts) for _, drafts, _ in batches)
 
     def settle(self, timeout: float = 120) -> None:
-        """Wait for the classifier being trained in the background (tests, benchmarks)."""
+        """Wait for the classifier being trained in the background, and the training
+        listeners (tests, benchmarks)."""
         self._trainer.wait(timeout)
+
+    def add_training_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` on the training thread once the classifier of the latest
+        index state is installed (the assistant calibrates its confidence there); runs a
+        training now when an index is already loaded, so the listener sees it too."""
+        self._trainer.listeners.append(listener)
+        with self._lock:
+            if self._index is not None:
+                self._trainer.schedule(self._index.questions)
 
     # --- writing ------------------------------------------------------------------------
 
@@ -221,6 +236,7 @@ class ClassifierTrainer:
     def __init__(self, install: Callable[[ArticleClassifier | None, dict[int, Vectors]], None],
                  ) -> None:
         self._install = install
+        self.listeners: list[Callable[[], None]] = []
         self._pending: dict[int, Vectors] | None = None
         self._condition = threading.Condition()
         self._busy = False
@@ -248,5 +264,17 @@ class ClassifierTrainer:
                 self._install(ArticleClassifier.train(dict(questions)), questions)
             except Exception:
                 log.exception("training the knowledge-base classifier failed")
+            self._notify_listeners()
+
+    def _notify_listeners(self) -> None:
+        """Only for the latest state: a newer one waiting will notify them itself."""
+        with self._condition:
+            if self._pending is not None:
+                return
+        for listener in self.listeners:
+            try:
+                listener()
+            except Exception:
+                log.exception("a search-index training listener failed")
 
 

@@ -46,6 +46,7 @@ ESCALATION_REASONS = {
     "no_articles": _l("no article at all"),
     "unhelpful_streak": _l("the customer kept asking after two answers"),
     "marked_unhelpful": _l("the customer said the answer did not help"),
+    "asked_for_human": _l("the customer asked for a person"),
 }
 COMMENTS_SHOWN = 50
 

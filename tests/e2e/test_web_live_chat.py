@@ -10,6 +10,8 @@ from helpdesk.services import chat, conversations, customers
 from helpdesk.services.conversations import BOT_ACTOR, NewMessage
 from tests.helpers import csrf_token
 
+pytestmark = pytest.mark.usefixtures("silent_assistant")  # the transport alone
+
 SCRIPT = "<script>alert('pwned')</script>"
 
 

@@ -9,6 +9,8 @@ from helpdesk.models import Conversation, ConversationStatus, Owner, Role
 from helpdesk.services import staff
 from tests.helpers import csrf_token
 
+pytestmark = pytest.mark.usefixtures("silent_assistant")  # the transport alone
+
 AGENT, CHAT = "/agent", "/chat"
 
 

@@ -7,6 +7,8 @@ import pytest
 from helpdesk.extensions import socketio
 from helpdesk.services import attachments
 
+pytestmark = pytest.mark.usefixtures("silent_assistant")  # the transport alone
+
 NS = "/chat"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 

@@ -47,6 +47,9 @@ def agent_says(app, conversation_id, body, *, internal=False, agent_id=None):
             body=body, author=Actor("agent", agent_id), internal=internal))
 
 
+pytestmark = pytest.mark.usefixtures("silent_assistant")  # the transport alone
+
+
 @pytest.fixture
 def site(make):
     return make.site(bot_enabled=True)

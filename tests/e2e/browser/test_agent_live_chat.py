@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from bot import responder
 from bot.handoff import hand_off
 from helpdesk.extensions import unit_of_work
 from tests.e2e.browser.test_agent_ui import log_in
+from tests.fakes import ScriptedEngine
 
 pytestmark = pytest.mark.browser
 SCREENSHOT = Path(tempfile.gettempdir()) / "comptoir-live-chat.png"  # to eyeball the UI
@@ -41,6 +43,7 @@ def customer_events(page: Page, name: str) -> list[dict]:
 
 
 def test_a_handed_off_chat_is_signalled_accepted_and_answered_live(live_server, browser):
+    responder.init_app(live_server.app, ScriptedEngine)  # the assistant stays silent here
     make = live_server.make
     agent = make.user(email="camille@staff.example")
     queue = make.queue("Chat FR", member_ids=[agent.id])

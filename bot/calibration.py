@@ -1,0 +1,360 @@
+"""Learn, from the knowledge base itself, how far to trust the search's best hit.
+
+No similarity threshold holds across knowledge bases: how close a right answer scores
+depends on how many articles there are, how alike they are, how many example questions
+they carry. So the assistant calibrates on each knowledge base when it is indexed. In each
+of a few folds, some articles are set aside and play the questions the knowledge base
+cannot answer (their example questions become *out-of-scope* queries), and some example
+questions of the other articles are held out as *in-scope* queries. A fold index is built
+in memory exactly as the live one (faiss, BM25, the ranking classifier) from what is
+left, and every held-out question goes through the real ``SearchIndex.search``.
+
+From these searches it fits a logistic model of "the best hit is the right article"
+over signals of the hits (see ``FEATURES``) and draws the answer/escalate line where it
+maximises *right answers to answerable questions + w * hand-overs of unanswerable ones*,
+both as rates over the held-out queries (``w`` is ``bot_handover_weight``): no benchmark
+is looked at, and the prior of unanswerable questions does not matter.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from knowledge_base.models import ArticleStatus, Audience, ChunkKind
+from knowledge_base.search.classifier import MAX_ARTICLES, MIN_ARTICLES, ArticleClassifier
+from knowledge_base.search.embedder import Vectors
+from knowledge_base.search.engine import SearchFilters, SearchHit, SearchIndex, vector_matrix
+from knowledge_base.search.lexical import BM25Index
+from knowledge_base.search.store import ChunkRow
+from knowledge_base.search.vector_index import FaissIndex
+
+Floats = npt.NDArray[np.float64]
+HITS = 5  # hits the decision looks at
+FLOOR_LOG_PROBABILITY = -30.0  # a classifier log-probability below this says nothing more
+FEATURES = ("scorer_probability", "scorer_best", "text_probability", "text_best",
+            "classifier", "classifier_margin", "dense", "lexical", "score", "score_margin")
+MIN_QUESTION_ARTICLES = 4  # fewer articles with example questions: nothing to calibrate on
+MIN_QUERIES = 20  # of each kind, over all folds
+SCORER_REGULARISATION = 1.0
+SCORER_MAX_ITERATIONS = 300
+TEXT_REGULARISATION = 3.0
+TEXT_NGRAMS = (2, 5)  # characters, within words: robust to typos and inflections
+META_REGULARISATION = 1.0
+
+
+@dataclass(frozen=True)
+class CalibrationSettings:
+    handover_weight: float = 0.2
+    folds: int = 4
+    held_out_share: float = 0.2  # of each in-scope article's example questions
+    max_queries: int = 300  # of each kind (in scope, out of scope) per fold
+    seed: int = 0
+
+
+class ArticleScorer:
+    """P(article | query vector): a logistic regression over the example questions,
+    regularised more strongly than the ranking classifier. Its probability for the best
+    hit is the sharpest single sign of a right answer; the ranking one is tuned to rank."""
+
+    def __init__(self, model: LogisticRegression) -> None:
+        self._model = model
+        self.article_ids = [int(i) for i in model.classes_]
+
+    @classmethod
+    def train(cls, questions: Mapping[int, Vectors]) -> ArticleScorer | None:
+        """None when there are too few or too many articles with questions (as the
+        ranking classifier, so both exist for the same knowledge bases)."""
+        articles = [a for a, vectors in questions.items() if len(vectors)]
+        if not MIN_ARTICLES <= len(articles) <= MAX_ARTICLES:
+            return None
+        features = np.vstack([questions[a] for a in articles])
+        labels = np.concatenate([np.full(len(questions[a]), a) for a in articles])
+        model = LogisticRegression(C=SCORER_REGULARISATION, max_iter=SCORER_MAX_ITERATIONS)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(features, labels)
+        return cls(model)
+
+    def probabilities(self, vector: Vectors) -> dict[int, float]:
+        scores = self._model.predict_proba(vector.reshape(1, -1))[0]
+        return dict(zip(self.article_ids, scores.tolist(), strict=True))
+
+
+class TextScorer:
+    """P(article | query text) from character n-grams (TF-IDF, logistic regression): it
+    errs on other questions than the embedding, so where both agree the answer is surer."""
+
+    def __init__(self, vectorizer: TfidfVectorizer, model: LogisticRegression) -> None:
+        self._vectorizer = vectorizer
+        self._model = model
+        self.article_ids = [int(i) for i in model.classes_]
+
+    @classmethod
+    def train(cls, questions: Mapping[int, Sequence[str]]) -> TextScorer | None:
+        articles = [a for a, texts in questions.items() if texts]
+        if not MIN_ARTICLES <= len(articles) <= MAX_ARTICLES:
+            return None
+        vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=TEXT_NGRAMS,
+                                     sublinear_tf=True, strip_accents="unicode")
+        matrix = vectorizer.fit_transform([t for a in articles for t in questions[a]])
+        labels = [a for a in articles for _ in questions[a]]
+        model = LogisticRegression(C=TEXT_REGULARISATION, max_iter=SCORER_MAX_ITERATIONS)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(matrix, labels)
+        return cls(vectorizer, model)
+
+    def probabilities(self, text: str) -> dict[int, float]:
+        scores = self._model.predict_proba(self._vectorizer.transform([text]))[0]
+        return dict(zip(self.article_ids, scores.tolist(), strict=True))
+
+
+@dataclass(frozen=True)
+class Scorers:
+    """The two article scorers trained on one set of example questions (either may be
+    None when there are too few or too many articles)."""
+
+    vector: ArticleScorer | None
+    text: TextScorer | None
+
+    @classmethod
+    def train(cls, rows: Sequence[ChunkRow]) -> Scorers:
+        """Both scorers over the example questions among ``rows``."""
+        vectors: dict[int, list[Vectors]] = {}
+        texts: dict[int, list[str]] = {}
+        for row in rows:
+            if row.kind is ChunkKind.QUESTION:
+                vectors.setdefault(row.article_id, []).append(_vector(row))
+                texts.setdefault(row.article_id, []).append(row.text)
+        return cls(ArticleScorer.train({a: np.vstack(v) for a, v in vectors.items()}),
+                   TextScorer.train(texts))
+
+    def features(self, hits: Sequence[SearchHit], text: str, vector: Vectors) -> Floats:
+        """``hit_features`` with these scorers' probabilities."""
+        own = self.vector.probabilities(vector) if self.vector is not None else {}
+        lexical = self.text.probabilities(text) if self.text is not None else {}
+        return hit_features(hits, own, lexical)
+
+
+def hit_features(hits: Sequence[SearchHit], own: Mapping[int, float],
+                 text: Mapping[int, float]) -> Floats:
+    """The signals of ``FEATURES`` for the best hit (zeros for a missing signal)."""
+    if not hits:
+        return np.zeros(len(FEATURES))
+    best, others = hits[0], hits[1:]
+    classifier = [_log_probability(h) for h in hits]
+    runner_up = max(classifier[1:], default=FLOOR_LOG_PROBABILITY)
+    return np.array([
+        own.get(best.article_id, 0.0), max(own.values(), default=0.0),
+        text.get(best.article_id, 0.0), max(text.values(), default=0.0),
+        classifier[0], classifier[0] - runner_up,
+        best.dense or 0.0, best.lexical or 0.0,
+        best.score, best.score - (others[0].score if others else 0.0)])
+
+
+def _log_probability(hit: SearchHit) -> float:
+    if hit.classifier is None:
+        return FLOOR_LOG_PROBABILITY
+    return max(hit.classifier, FLOOR_LOG_PROBABILITY)
+
+
+@dataclass(frozen=True)
+class ConfidenceModel:
+    """P(the best hit is the right article), with the line calibrated for answering."""
+
+    scorers: Scorers
+    mean: Floats
+    scale: Floats
+    weights: Floats
+    bias: float
+    threshold: float
+    queries: int  # held-out searches it was fitted on
+
+    def confidence(self, hits: Sequence[SearchHit], text: str, vector: Vectors) -> float:
+        """How likely the best of ``hits`` answers the query (0 to 1)."""
+        if not hits:
+            return 0.0
+        features = self.scorers.features(hits, text, vector)
+        return float(self.probabilities(features[None, :])[0])
+
+    def probabilities(self, features: Floats) -> Floats:
+        """The model applied to rows of ``FEATURES``."""
+        z = ((features - self.mean) / self.scale) @ self.weights + self.bias
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    vector: Vectors
+    language: str
+    expected: int | None  # None: out of scope for this fold
+
+
+@dataclass
+class Samples:
+    """Held-out searches: their features, whether the best hit was right, whether the
+    query had an answer in the fold index."""
+
+    features: list[Floats]
+    correct: list[bool]
+    in_scope: list[bool]
+
+    def add(self, features: Floats, correct: bool, in_scope: bool) -> None:
+        self.features.append(features)
+        self.correct.append(correct)
+        self.in_scope.append(in_scope)
+
+
+def answerable_rows(rows: Sequence[ChunkRow]) -> list[ChunkRow]:
+    """The chunks the assistant may answer from: published, public, with a vector."""
+    return [r for r in rows if r.status is ArticleStatus.PUBLISHED
+            and r.audience is Audience.PUBLIC and r.vector is not None]
+
+
+def calibrate(rows: Sequence[ChunkRow],
+              settings: CalibrationSettings | None = None) -> ConfidenceModel | None:
+    """The confidence model of the knowledge base made of ``rows`` (chunks with vectors),
+    or None when it has too few example questions to learn from."""
+    settings = settings or CalibrationSettings()
+    rows = answerable_rows(rows)
+    samples = held_out_samples(rows, settings)
+    if samples is None:
+        return None
+    return fit(samples, Scorers.train(rows), settings.handover_weight)
+
+
+def held_out_samples(rows: Sequence[ChunkRow], settings: CalibrationSettings,
+                     ) -> Samples | None:
+    """Search every fold's held-out queries through a fold index; None when too few."""
+    rng = np.random.default_rng(settings.seed)
+    asked = _question_articles(rows)
+    if len(asked) < MIN_QUESTION_ARTICLES:
+        return None
+    samples = Samples([], [], [])
+    folds = np.array_split(rng.permutation(asked), min(settings.folds, len(asked)))
+    for fold in folds:
+        _search_fold(rows, {int(a) for a in fold}, rng, settings, samples)
+    in_scope = np.asarray(samples.in_scope)
+    if in_scope.sum() < MIN_QUERIES or (~in_scope).sum() < MIN_QUERIES:
+        return None
+    return samples
+
+
+def _question_articles(rows: Sequence[ChunkRow]) -> list[int]:
+    """Articles with at least two example questions: one can be held out."""
+    counts: dict[int, int] = {}
+    for row in rows:
+        if row.kind is ChunkKind.QUESTION:
+            counts[row.article_id] = counts.get(row.article_id, 0) + 1
+    return sorted(a for a, n in counts.items() if n >= 2)
+
+
+def _search_fold(rows: Sequence[ChunkRow], outside: set[int], rng: np.random.Generator,
+                 settings: CalibrationSettings, samples: Samples) -> None:
+    """Index all but ``outside``'s articles and the held-out questions; search those."""
+    held_out = _held_out_questions(rows, outside, rng, settings.held_out_share)
+    kept = [r for r in rows if r.article_id not in outside and r.id not in held_out]
+    index = fold_index(kept)
+    scorers = Scorers.train(kept)
+    in_scope = [r for r in rows if r.id in held_out]
+    out_of_scope = [r for r in rows if r.article_id in outside and r.kind is ChunkKind.QUESTION]
+    for row in [*_sample(in_scope, settings.max_queries, rng),
+                *_sample(out_of_scope, settings.max_queries, rng)]:
+        query = Query(row.text, _vector(row), row.language,
+                      None if row.article_id in outside else row.article_id)
+        features, correct = search_features(index, scorers, query)
+        samples.add(features, correct, query.expected is not None)
+
+
+def _held_out_questions(rows: Sequence[ChunkRow], outside: set[int],
+                        rng: np.random.Generator, share: float) -> set[int]:
+    """A share (at least one) of each in-scope article's questions, when it has two."""
+    by_article: dict[int, list[int]] = {}
+    for row in rows:
+        if row.kind is ChunkKind.QUESTION and row.article_id not in outside:
+            by_article.setdefault(row.article_id, []).append(row.id)
+    held: set[int] = set()
+    for ids in by_article.values():
+        if len(ids) >= 2:
+            count = min(len(ids) - 1, max(1, round(share * len(ids))))
+            held.update(int(i) for i in rng.choice(ids, count, replace=False))
+    return held
+
+
+def _sample(rows: list[ChunkRow], most: int, rng: np.random.Generator) -> list[ChunkRow]:
+    if len(rows) <= most:
+        return rows
+    return [rows[i] for i in sorted(rng.choice(len(rows), most, replace=False))]
+
+
+def fold_index(rows: Sequence[ChunkRow]) -> SearchIndex:
+    """An in-memory index of ``rows`` built as the live one: faiss, BM25, classifier."""
+    index = SearchIndex(FaissIndex(), BM25Index())
+    index.add_rows(rows, vector_matrix(rows))
+    index.classifier = ArticleClassifier.train(index.questions)
+    return index
+
+
+def search_features(index: SearchIndex, scorers: Scorers,
+                    query: Query) -> tuple[Floats, bool]:
+    """One query searched as the assistant searches: its features, and whether the best
+    hit is the expected article."""
+    hits = index.search(query.text, query.vector, SearchFilters(
+        language=query.language, audiences=tuple(Audience)), HITS)
+    correct = bool(hits) and hits[0].article_id == query.expected
+    return scorers.features(hits, query.text, query.vector), correct
+
+
+def fit(samples: Samples, scorers: Scorers, handover_weight: float) -> ConfidenceModel:
+    """The logistic model over the samples and its answer line (see module docstring)."""
+    features = np.vstack(samples.features)
+    correct = np.asarray(samples.correct)
+    in_scope = np.asarray(samples.in_scope)
+    mean, scale = features.mean(axis=0), features.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=META_REGULARISATION, max_iter=1000)
+    model.fit((features - mean) / scale, correct & in_scope,
+              sample_weight=_balanced_weights(in_scope))
+    confidence = ConfidenceModel(scorers, mean, scale, model.coef_[0].astype(np.float64),
+                                 float(model.intercept_[0]), 0.0, len(correct))
+    threshold = best_threshold(confidence.probabilities(features), correct, in_scope,
+                               handover_weight)
+    return ConfidenceModel(scorers, mean, scale, confidence.weights,
+                           confidence.bias, threshold, len(correct))
+
+
+def _balanced_weights(in_scope: npt.NDArray[np.bool_]) -> Floats:
+    """In-scope and out-of-scope queries weigh the same in total, whatever their counts."""
+    weights = np.where(in_scope, 1.0 / max(in_scope.sum(), 1),
+                       1.0 / max((~in_scope).sum(), 1))
+    return weights * len(in_scope) / weights.sum()
+
+
+def best_threshold(confidence: Floats, correct: npt.NDArray[np.bool_],
+                   in_scope: npt.NDArray[np.bool_], handover_weight: float) -> float:
+    """The confidence line maximising right-answer rate + weight * hand-over rate."""
+    candidates = np.unique(np.concatenate([[0.0], confidence]))
+    right = correct & in_scope
+    best, best_value = 0.0, -math.inf
+    for line in candidates:
+        answered = confidence >= line
+        value = (right & answered).sum() / max(in_scope.sum(), 1) + handover_weight * (
+            (~in_scope & ~answered).sum() / max((~in_scope).sum(), 1))
+        if value > best_value:
+            best, best_value = float(line), value
+    return best
+
+
+def _vector(row: ChunkRow) -> Vectors:
+    assert row.vector is not None
+    return np.frombuffer(row.vector, dtype=np.float32)

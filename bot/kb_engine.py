@@ -1,0 +1,189 @@
+"""The built-in engine: answers from the knowledge base, hands over when it should.
+
+For each message: embed it (in a batch shared with concurrent questions), check whether
+it asks for a person, search the published public articles in the conversation's
+language, score the best hit with the calibrated confidence model, then ``decide``.
+Every escalation is reported to ``on_unanswered`` with its best score.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.actions import (
+    Action,
+    Answer,
+    Citation,
+    Clarify,
+    Escalate,
+    EscalationReason,
+)
+from bot.calibration import HITS, ConfidenceModel
+from bot.decision import Decision, Outcome, decide, handover_reason
+from bot.engine import BotContext, BotThresholds
+from bot.human_request import HumanRequestDetector
+from knowledge_base.help_centre.views import slugify
+from knowledge_base.models import Article, ArticleChunk, ChunkKind
+from knowledge_base.search.embedder import Embedder, Vectors
+from knowledge_base.search.engine import SearchFilters, SearchHit
+from knowledge_base.search.service import SearchService
+
+log = logging.getLogger(__name__)
+EXTRACT_CHARS = 300
+SENTENCE_END = re.compile(r"(?<=[.!?…])\s")
+MARKDOWN = re.compile(r"^#{1,6}\s+|[*_`]+|^\s*[-+]\s+", re.MULTILINE)
+LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+MESSAGES = {
+    "en": {"clarify": "Which of these is closest to your question?",
+           "escalate": "Let me pass you to a member of our team: they will reply here."},
+    "fr": {"clarify": "Laquelle de ces réponses correspond le mieux à votre question ?",
+           "escalate": "Je vous mets en relation avec un membre de notre équipe : "
+                       "il vous répondra ici."},
+}
+
+
+@dataclass(frozen=True)
+class UnansweredQuestion:
+    """An escalated question, for the knowledge managers' "unanswered questions"."""
+
+    conversation_id: int | None
+    text: str
+    language: str | None
+    reason: EscalationReason
+    best_score: float | None
+    best_article_id: int | None
+
+
+def log_unanswered(question: UnansweredQuestion) -> None:
+    log.info("assistant escalated (%s, best score %s): %r", question.reason,
+             question.best_score, question.text)
+
+
+@dataclass(frozen=True)
+class FallbackConfidence:
+    """Before calibration (or on a knowledge base too small for it): the best hit's
+    cosine, answered from ``min_similarity``."""
+
+    min_similarity: float
+
+    def confidence(self, hits: list[SearchHit]) -> float:
+        return float(hits[0].dense or 0.0) if hits else 0.0
+
+
+class KnowledgeBaseEngine:
+    """``Engine`` over the knowledge-base search. ``confidence_model`` returns the current
+    calibrated model (None until there is one)."""
+
+    def __init__(self, search: SearchService, embedder: Embedder,
+                 sessions: sessionmaker[Session], detector: HumanRequestDetector,
+                 confidence_model: Callable[[], ConfidenceModel | None],
+                 thresholds: BotThresholds, fallback: FallbackConfidence,
+                 on_unanswered: Callable[[UnansweredQuestion], None] = log_unanswered,
+                 ) -> None:
+        self._search = search
+        self._embedder = embedder
+        self._sessions = sessions
+        self._detector = detector
+        self._confidence_model = confidence_model
+        self.thresholds = thresholds
+        self._fallback = fallback
+        self._on_unanswered = on_unanswered
+
+    def respond(self, context: BotContext, message: str) -> list[Action]:
+        """Answer, offer choices, or escalate (see the module docstring)."""
+        decision, _ = self.decide(context, message)
+        return self.actions(context, message, decision)
+
+    def actions(self, context: BotContext, message: str, decision: Decision) -> list[Action]:
+        """The actions carrying out ``decision``; an escalation is reported as unanswered."""
+        action = self._action(decision, context.language)
+        if isinstance(action, Escalate):
+            best = decision.hits[0].article_id if decision.hits else None
+            self._on_unanswered(UnansweredQuestion(
+                context.conversation_id, message, context.language, action.reason,
+                action.best_score, best))
+        return [action]
+
+    def decide(self, context: BotContext, message: str) -> tuple[Decision, list[SearchHit]]:
+        """The decision and the hits it was made on (``bot evaluate`` records both)."""
+        thresholds = self.thresholds.overridden(context.thresholds)
+        vector = self._embedder.encode([message])[0]
+        if self._detector.asks_for_human(vector):
+            return Decision(Outcome.ESCALATE, (), None, EscalationReason.ASKED_FOR_HUMAN), []
+        hits = self._search.search_vector(message, vector,
+                                          SearchFilters(language=context.language), HITS)
+        confidence, line = self._confidence(hits, message, vector)
+        reason = handover_reason(context, thresholds.max_unhelpful)
+        if reason is not None:
+            return Decision(Outcome.ESCALATE, tuple(hits[:1]), confidence, reason), hits
+        minimum = line if thresholds.min_confidence is None else thresholds.min_confidence
+        return decide(hits, confidence, minimum, thresholds.clarify_margin), hits
+
+    def _confidence(self, hits: list[SearchHit], text: str,
+                    vector: Vectors) -> tuple[float, float]:
+        """The best hit's confidence and the line to answer from."""
+        model = self._confidence_model()
+        if model is None:
+            return self._fallback.confidence(hits), self._fallback.min_similarity
+        return model.confidence(hits, text, vector), model.threshold
+
+    def _action(self, decision: Decision, language: str | None) -> Action:
+        texts = MESSAGES.get(language or "en", MESSAGES["en"])
+        if decision.outcome is Outcome.ESCALATE:
+            assert decision.reason is not None
+            return Escalate(decision.reason, decision.confidence, texts["escalate"])
+        confidence = decision.confidence or 0.0
+        with self._sessions() as session:
+            if decision.outcome is Outcome.CLARIFY:
+                options = tuple(citation(session, hit) for hit in decision.hits)
+                return Clarify(texts["clarify"], options, confidence)
+            hit = decision.hits[0]
+            return Answer(extract(session, hit), citation(session, hit), confidence)
+
+
+def citation(session: Session, hit: SearchHit) -> Citation:
+    """The hit's article as cited: id, the version indexed, title, help-centre address."""
+    article = session.get(Article, hit.article_id)
+    title = article.title if article is not None else ""
+    language = article.language if article is not None else "en"
+    return Citation(hit.article_id, hit.version, title,
+                    f"/help/{language}/articles/{hit.article_id}-{slugify(title)}")
+
+
+def extract(session: Session, hit: SearchHit) -> str:
+    """A short reply from the hit's best body chunk (its first one when the best match
+    was an example question), cut at a sentence end; the title when the body is empty."""
+    chunk = session.get(ArticleChunk, hit.chunk_id)
+    if chunk is None or chunk.kind is not ChunkKind.CHUNK:
+        chunk = session.scalars(
+            select(ArticleChunk).where(ArticleChunk.article_id == hit.article_id,
+                                       ArticleChunk.kind == ChunkKind.CHUNK)
+            .order_by(ArticleChunk.position).limit(1)).first()
+    text = plain_text(chunk.text) if chunk is not None else ""
+    if not text:
+        article = session.get(Article, hit.article_id)
+        return article.title if article is not None else ""
+    return shortened(text, EXTRACT_CHARS)
+
+
+def plain_text(markdown: str) -> str:
+    """Markdown reduced to its words on one line (links keep their text)."""
+    return " ".join(MARKDOWN.sub("", LINK.sub(r"\1", markdown)).split())
+
+
+def shortened(text: str, most: int) -> str:
+    """``text`` cut after the last sentence that fits in ``most`` characters (else at a
+    word, with an ellipsis)."""
+    if len(text) <= most:
+        return text
+    head = text[:most + 1]
+    ends = [m.start() for m in SENTENCE_END.finditer(head)]
+    if ends:
+        return head[:ends[-1]].rstrip()
+    return head.rsplit(" ", 1)[0].rstrip(" ,;:") + "…"

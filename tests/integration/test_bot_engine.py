@@ -1,0 +1,150 @@
+"""The knowledge-base engine with the real packaged model, on a small shop's KB."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from bot.actions import Answer, Escalate, EscalationReason
+from bot.engine import BotContext, SiteThresholds
+from bot.kb_engine import KnowledgeBaseEngine, UnansweredQuestion
+from bot.service import Assistant, init_app
+from helpdesk import create_app, migrate
+from helpdesk.events import SYSTEM
+from helpdesk.extensions import db, unit_of_work
+from knowledge_base import articles, importer
+from knowledge_base.models import Article, ArticleContent
+from knowledge_base.search import search_service
+from tests.integration.bot_kb import write_kb
+
+ASKING_FOR_A_PERSON = [
+    "could I please chat with an actual human?",
+    "I'd like to be connected to one of your agents",
+    "your chatbot can't help, put me through to a person",
+    "is there a real human I could talk to",
+    "est-ce que je peux parler à quelqu'un de chez vous ?",
+    "je voudrais échanger avec un humain",
+    "mettez-moi en relation avec une vraie personne",
+    "j'aimerais parler à un conseiller humain",
+]
+NOT_ASKING = [
+    "the human resources department called me",
+    "is a person allowed to open two accounts",
+    "does the travel agent get my card details?",
+    "I want to send money to a person in Germany",
+    "une personne mineure peut-elle avoir une carte ?",
+    "je veux envoyer de l'argent à une personne en Allemagne",
+    "le service des ressources humaines de mon entreprise m'a contacté",
+    "where is my parcel?",
+]
+
+
+@pytest.fixture(scope="module")
+def bot_app(tmp_path_factory) -> Iterator[tuple[Flask, Assistant, dict[str, int]]]:
+    folder: Path = tmp_path_factory.mktemp("bot")
+    app = create_app({"database_url": f"sqlite:///{folder / 'kb.db'}",
+                      "instance_path": str(folder / "instance"), "secret_key": "test-secret",
+                      "testing": True})
+    with app.app_context():
+        migrate.upgrade(db.engine)
+        entries = importer.read_path(write_kb(folder / "kb.jsonl"))
+        assert not importer.import_entries(entries, unit_of_work, SYSTEM).rejected
+        ids = {a.external_id: a.id for a in db.session.query(Article)}
+        assistant = init_app(app)
+        search_service(app).settle()
+        yield app, assistant, ids
+        db.engine.dispose()
+
+
+@pytest.fixture
+def engine(bot_app) -> KnowledgeBaseEngine:
+    return bot_app[1].engine
+
+
+def test_it_calibrated_on_the_knowledge_base(bot_app):
+    model = bot_app[1].calibrator.model
+    assert model is not None and 0.0 < model.threshold < 1.0
+
+
+def test_an_answer_quotes_the_article_and_cites_it_with_its_version(bot_app, engine):
+    _, _, ids = bot_app
+    [action] = engine.respond(BotContext(language="en"), "I can't remember my password")
+    assert isinstance(action, Answer)
+    assert action.text == ("Click Forgot password on the login page and follow the link we "
+                           "e-mail you.")
+    assert (action.citation.article_id, action.citation.version) == (ids["password"], 1)
+    assert action.citation.title == "Reset your password"
+    assert action.citation.url == f"/help/en/articles/{ids['password']}-reset-your-password"
+
+
+def test_a_new_version_is_cited_once_indexed(bot_app, engine):
+    app, _, ids = bot_app
+    with app.app_context(), unit_of_work() as uow:
+        articles.update_article(uow, SYSTEM, ids["hours"], ArticleContent(
+            title="Store opening hours", language="en", category="shop",
+            body="Our stores open every day from 9 am to 8 pm.",
+            example_questions=["when are you open", "opening hours", "are you open on Sunday",
+                               "what time does the store close", "store hours on Saturday",
+                               "is the shop open today"]))
+    search_service(app).settle()
+    [action] = engine.respond(BotContext(language="en"), "what are your opening hours?")
+    assert isinstance(action, Answer)
+    assert (action.citation.article_id, action.citation.version) == (ids["hours"], 2)
+    assert action.text == "Our stores open every day from 9 am to 8 pm."
+
+
+@pytest.mark.parametrize("question", [
+    "what is the exchange rate from dollars to euros today?",
+    "my card was swallowed by the cash machine",
+])
+def test_a_banking_question_the_shop_cannot_answer_is_escalated(engine, question):
+    [action] = engine.respond(BotContext(language="en"), question)
+    assert isinstance(action, Escalate)
+    assert action.reason in (EscalationReason.LOW_CONFIDENCE, EscalationReason.NO_ARTICLES)
+
+
+@pytest.mark.parametrize("message", ASKING_FOR_A_PERSON)
+def test_asking_for_a_person_in_english_or_french_escalates(engine, message):
+    [action] = engine.respond(BotContext(), message)
+    assert isinstance(action, Escalate)
+    assert action.reason is EscalationReason.ASKED_FOR_HUMAN
+
+
+@pytest.mark.parametrize("message", NOT_ASKING)
+def test_the_same_words_in_another_sense_are_no_request_for_a_person(bot_app, message):
+    detector = bot_app[1].engine._detector
+    assert not detector.asks_for_human_text(message)
+
+
+@pytest.mark.parametrize(("context", "reason"), [
+    (BotContext(language="en", marked_unhelpful=True), EscalationReason.MARKED_UNHELPFUL),
+    (BotContext(language="en", unhelpful_streak=2), EscalationReason.UNHELPFUL_STREAK),
+])
+def test_unhelpful_answers_hand_over(engine, context, reason):
+    [action] = engine.respond(context, "I can't remember my password")
+    assert isinstance(action, Escalate) and action.reason is reason
+    assert action.best_score is not None
+
+
+def test_a_site_can_raise_the_line(engine):
+    strict = BotContext(language="en", thresholds=SiteThresholds(min_confidence=1.01))
+    [action] = engine.respond(strict, "I can't remember my password")
+    assert isinstance(action, Escalate) and action.reason is EscalationReason.LOW_CONFIDENCE
+
+
+def test_every_escalation_is_reported_with_its_best_score(bot_app):
+    _, assistant, ids = bot_app
+    reported: list[UnansweredQuestion] = []
+    engine = assistant.engine
+    logging_engine = KnowledgeBaseEngine(
+        assistant.search, engine._embedder, engine._sessions, engine._detector,
+        lambda: assistant.calibrator.model, engine.thresholds, assistant.fallback,
+        on_unanswered=reported.append)
+    context = BotContext(conversation_id=12, language="en", marked_unhelpful=True)
+    logging_engine.respond(context, "where is my parcel")
+    logging_engine.respond(BotContext(language="en"), "I can't remember my password")
+    [question] = reported
+    assert (question.conversation_id, question.text) == (12, "where is my parcel")
+    assert question.reason is EscalationReason.MARKED_UNHELPFUL
+    assert question.best_article_id == ids["parcel"] and question.best_score is not None
