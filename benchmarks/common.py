@@ -44,6 +44,7 @@ SYNTHETIC_CATEGORY = "synthetic"
 # Noise added to each real vector before renormalising: the copy keeps a cosine of about
 # 0.95 with its source, so copies of one text are near each other but not identical.
 PERTURBATION = 0.017
+SETTLE_TIMEOUT = 3600.0
 
 
 # --- app ----------------------------------------------------------------------------------
@@ -67,13 +68,29 @@ def throwaway_app(embedder_factory: Callable[[], Embedder] | None = None) -> Ite
 
 def indexed_vectors(service: SearchService) -> int:
     """How many vectors the process's loaded index holds (0 before the first load)."""
-    index = service._index  # noqa: SLF001 -- the benchmark checks what is really loaded
+    index = service._index  # private: the benchmark checks what is really loaded
     return len(index.vectors) if index is not None else 0
+
+
+def settle(service: SearchService) -> float:
+    """Wait for the background work an index change started (the classifier's training,
+    then its listeners: the assistant's calibration); the seconds it took."""
+    seconds = timed(lambda: service.settle(SETTLE_TIMEOUT))
+    if service._trainer._busy:  # private: settle() returns quietly on time-out
+        raise RuntimeError(f"the background training still runs after {SETTLE_TIMEOUT} s")
+    return seconds
+
+
+def nearest_chunk(service: SearchService, vector: Vectors) -> int | None:
+    """The chunk id the loaded dense index finds nearest to ``vector``."""
+    index = service._index
+    hits = index.vectors.search(vector, 1) if index is not None else []
+    return hits[0][0] if hits else None
 
 
 def indexed_chunk_ids(service: SearchService, article_id: int) -> list[int]:
     """The chunk ids the loaded index holds for one article."""
-    index = service._index  # noqa: SLF001
+    index = service._index
     return list(index.by_article.get(article_id, [])) if index is not None else []
 
 
