@@ -25,6 +25,7 @@ from helpdesk import create_app, migrate
 from helpdesk.extensions import db, unit_of_work
 from helpdesk.orm import Base, make_engine
 from helpdesk.uow import UnitOfWork
+from knowledge_base.search import search_service
 from tests.factories import Factory
 from tests.fakes import FakeEmbedder, ScriptedEngine
 
@@ -105,6 +106,8 @@ def app(migrated_url: str, tmp_path) -> Iterator[Flask]:
                       "secret_key": "test-secret", "testing": True},
                      embedder_factory=FakeEmbedder)
     yield app
+    # Background training holds pooled connections: let it end before the pool goes.
+    search_service(app).settle()
     with app.app_context():
         db.engine.dispose()
 

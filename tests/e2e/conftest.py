@@ -12,6 +12,7 @@ from flask import Flask
 
 from helpdesk import create_app, migrate
 from helpdesk.extensions import db
+from knowledge_base.search import search_service
 from tests.conftest import BACKENDS, _fresh_postgres_database
 from tests.e2e.api_helpers import ApiClient, admin_client
 from tests.factories import Factory
@@ -30,6 +31,7 @@ def module_app(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[Fla
         with app.app_context():
             migrate.upgrade(db.engine)
         yield app
+        search_service(app).settle()  # background training holds pooled connections
         with app.app_context():
             db.engine.dispose()
 
