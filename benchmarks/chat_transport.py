@@ -405,10 +405,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--write", action="store_true",
                         help="update this benchmark's section of benchmarks/RESULTS.md")
     args = parser.parse_args(argv)
-    outcomes = [run_scenario(SCENARIOS[name], args, costs=n == 0)
-                for n, name in enumerate(args.scenarios.split(","))]
-    section = report(outcomes, args)
-    print(section)
+    outcomes: list[Outcome] = []
+    for n, name in enumerate(args.scenarios.split(",")):
+        outcomes.append(run_scenario(SCENARIOS[name], args, costs=n == 0))
+        section = report(outcomes, args)
+        print(section, flush=True)  # each scenario's figures as soon as they are known
     if args.write:
         write_section(SECTION, section)
 

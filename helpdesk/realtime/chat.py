@@ -84,8 +84,8 @@ class ChatNamespace(Namespace):
 
     @acknowledged
     def on_conversation_start(self, visitor: Visitor, data: dict[str, Any]) -> dict[str, Any]:
-        site = db.session.get(Site, visitor.site_id)
-        with unit_of_work() as uow:
+        with unit_of_work() as uow:  # one pooled connection: the site is read through it
+            site = uow.session.get(Site, visitor.site_id)
             conversation_id = chat.start_chat(uow, site, visitor, name=_text(data, "name", 200),
                                               email=_text(data, "email", 320)).id
         join_room(conversation_room(conversation_id))
