@@ -325,12 +325,11 @@ def fit(samples: Samples, scorers: Scorers, handover_weight: float) -> Confidenc
     model = LogisticRegression(C=META_REGULARISATION, max_iter=1000)
     model.fit((features - mean) / scale, correct & in_scope,
               sample_weight=_balanced_weights(in_scope))
-    confidence = ConfidenceModel(scorers, mean, scale, model.coef_[0].astype(np.float64),
-                                 float(model.intercept_[0]), 0.0, len(correct))
-    threshold = best_threshold(confidence.probabilities(features), correct, in_scope,
-                               handover_weight)
-    return ConfidenceModel(scorers, mean, scale, confidence.weights,
-                           confidence.bias, threshold, len(correct))
+    confidence = model.predict_proba((features - mean) / scale)[:, 1]
+    return ConfidenceModel(scorers, mean, scale, model.coef_[0].astype(np.float64),
+                           float(model.intercept_[0]),
+                           best_threshold(confidence, correct, in_scope, handover_weight),
+                           len(correct))
 
 
 def _balanced_weights(in_scope: npt.NDArray[np.bool_]) -> Floats:

@@ -28,6 +28,8 @@ class ConfigError(ValueError):
 class Settings:
     instance_path: str
     database_url: str
+    database_pool_size: int
+    database_pool_timeout: float
     secret_key: str
     host: str
     port: int

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from helpdesk.auth.guard import Unauthenticated, is_api_request
@@ -20,18 +21,21 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(PoolTimeout, _database_busy)
     app.register_error_handler(Exception, _unexpected_error)
 
 
 def error_response(status: int, code: str, message: str,
-                   fields: dict[str, Any] | None = None) -> ResponseReturnValue:
+                   fields: dict[str, Any] | None = None,
+                   headers: dict[str, str] | None = None) -> ResponseReturnValue:
     """The one error shape: ``{"error": {"code", "message", "fields"?}}``."""
     body: dict[str, Any] = {"code": code, "message": message}
     if fields:
         body["fields"] = fields
     if is_api_request() or request.accept_mimetypes.best == "application/json":
-        return jsonify(error=body), status
-    return render_template("error.html", status=status, code=code, message=message), status
+        return jsonify(error=body), status, headers or {}
+    page = render_template("error.html", status=status, code=code, message=message)
+    return page, status, headers or {}
 
 
 def _domain_error(exc: DomainError) -> ResponseReturnValue:
@@ -52,6 +56,13 @@ def _http_error(exc: HTTPException) -> ResponseReturnValue:
     if fields:
         return error_response(status, code, _first_problem(fields), fields)
     return error_response(status, code, exc.description or exc.name)
+
+
+def _database_busy(exc: PoolTimeout) -> ResponseReturnValue:
+    log.warning("no database connection free for %s %s: %s", request.method, request.path, exc)
+    return error_response(503, "database_busy",
+                          "every database connection is busy; retry in a moment",
+                          headers={"Retry-After": "1"})
 
 
 def _unexpected_error(exc: Exception) -> ResponseReturnValue:

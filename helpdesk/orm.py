@@ -68,13 +68,14 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[str]: JSON}
 
 
-def make_engine(url: str) -> Engine:
-    """Create the engine; SQLite gets foreign keys and a busy timeout."""
+def make_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 10.0) -> Engine:
+    """Create the engine; SQLite gets foreign keys and a busy timeout, servers a sized pool."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=0,
+                         pool_timeout=pool_timeout)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -101,7 +102,9 @@ class Database:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        engine = make_engine(app.config["COMPTOIR"].database_url)
+        settings = app.config["COMPTOIR"]
+        engine = make_engine(settings.database_url, pool_size=settings.database_pool_size,
+                             pool_timeout=settings.database_pool_timeout)
         factory = sessionmaker(engine, expire_on_commit=False)
         state = DatabaseState(engine, factory, scoped_session(factory, scopefunc=_app_context_id))
         app.extensions["comptoir.db"] = state

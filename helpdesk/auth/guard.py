@@ -13,7 +13,7 @@ from helpdesk.auth.policy import Permission, allowed
 from helpdesk.errors import DomainError, PermissionDenied
 from helpdesk.extensions import csrf, db, unit_of_work
 from helpdesk.models import User
-from helpdesk.services.staff import note_token_use, token_owner
+from helpdesk.services.staff import note_token_use, token_owner, token_use_is_stale
 
 F = TypeVar("F", bound=Callable[..., object])
 PUBLIC_ENDPOINTS = {"static"}
@@ -66,6 +66,10 @@ def enforce() -> None:
     if view is None or _is_public(view):
         return
     principal = _authenticate()
+    # End the lookup's read so the request holds no pooled connection while the view's
+    # unit of work takes one: two per request deadlock a busy pool. The loaded user stays
+    # usable (sessions do not expire on commit).
+    db.session.commit()
     g.principal = principal
     permission = getattr(view, "required_permission", None)
     if permission is None:
@@ -104,6 +108,9 @@ def _token_principal(secret: str) -> Principal:
     token = token_owner(db.session, secret)
     if token is None:
         raise Unauthenticated("the API token is unknown, revoked or expired")
-    with unit_of_work() as uow:
-        note_token_use(uow, token.id)
-    return Principal(token.user, scopes=list(token.scopes), token_id=token.id)
+    principal = Principal(token.user, scopes=list(token.scopes), token_id=token.id)
+    if token_use_is_stale(token):
+        db.session.commit()
+        with unit_of_work() as uow:
+            note_token_use(uow, token.id)
+    return principal

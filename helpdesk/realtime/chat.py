@@ -14,11 +14,12 @@ from typing import Any
 
 from flask import current_app, request
 from flask_socketio import Namespace, SocketIO, emit, join_room
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot.feedback import answer_feedback
 from bot.handoff import hand_off
 from helpdesk import events
-from helpdesk.errors import DomainError, ValidationFailed
+from helpdesk.errors import DomainError, Unavailable, ValidationFailed
 from helpdesk.events import Actor, DomainEvent
 from helpdesk.extensions import db, unit_of_work
 from helpdesk.models import Customer, IdentityKind, Message, Site
@@ -50,11 +51,16 @@ def acknowledged(handler: Handler) -> Handler:
             if not isinstance(data, dict):
                 raise ValidationFailed("the payload must be an object", field="payload")
             return {"ok": True, **handler(self, visitor, data)}
-        except DomainError as exc:
+        except (DomainError, PoolTimeout) as exc:
             db.session.rollback()
-            return {"ok": False, "error": {"code": exc.code, "message": exc.message,
-                                           "field": exc.field}}
+            return {"ok": False, "error": _refusal(exc)}
     return run
+
+
+def _refusal(exc: DomainError | PoolTimeout) -> dict[str, Any]:
+    if isinstance(exc, PoolTimeout):
+        exc = Unavailable("the server is busy: send it again (the same client_id never doubles)")
+    return {"code": exc.code, "message": exc.message, "field": exc.field}
 
 
 class ChatNamespace(Namespace):

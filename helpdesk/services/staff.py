@@ -126,10 +126,14 @@ def token_owner(session: Session, secret: str) -> ApiToken | None:
 def note_token_use(uow: UnitOfWork, token_id: int) -> None:
     """Stamp ``last_used_at``, at most once per TOKEN_USE_RESOLUTION (no write per request)."""
     token = get_or_404(uow.session, ApiToken, token_id)
-    now = utcnow()
-    if token.last_used_at is None or now - token.last_used_at >= TOKEN_USE_RESOLUTION:
-        token.last_used_at = now
+    if token_use_is_stale(token):
+        token.last_used_at = utcnow()
         uow.commit()
+
+
+def token_use_is_stale(token: ApiToken) -> bool:
+    """Whether ``last_used_at`` is older than TOKEN_USE_RESOLUTION (so worth a write)."""
+    return token.last_used_at is None or utcnow() - token.last_used_at >= TOKEN_USE_RESOLUTION
 
 
 @cache

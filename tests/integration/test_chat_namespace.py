@@ -1,6 +1,7 @@
 """The Socket.IO ``/chat`` namespace: identity, gap-free delivery, ownership, privacy."""
 
 import pytest
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from helpdesk.events import SYSTEM, Actor
 from helpdesk.extensions import db, socketio, unit_of_work
@@ -267,3 +268,18 @@ def test_the_widgets_language_is_the_assistants(app, site):
     request(sio, "handoff.request", conversation_id=conversation_id)
     [notice] = received(sio)
     assert notice["body"].startswith("Personne de notre équipe")
+
+
+def test_a_send_without_a_free_connection_is_unavailable_then_lands_once(app, site,
+                                                                         monkeypatch):
+    sio = connect(app, site)
+    conversation_id = started(sio)
+
+    def pool_exhausted(*_args, **_kwargs):
+        raise PoolTimeout("QueuePool limit of size 1 overflow 0 reached")
+
+    monkeypatch.setattr("helpdesk.realtime.chat.chat.send", pool_exhausted)
+    busy = send(sio, conversation_id, "Hello", "c-1")
+    assert (busy["ok"], busy["error"]["code"]) == (False, "unavailable")
+    monkeypatch.undo()
+    assert send(sio, conversation_id, "Hello", "c-1")["message"]["seq"] == 1
