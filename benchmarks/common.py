@@ -31,10 +31,11 @@ from knowledge_base.models import (
     ArticleContent,
     ArticleStatus,
     Audience,
+    ChunkKind,
     ExampleQuestion,
 )
 from knowledge_base.search import search_service
-from knowledge_base.search.chunking import chunk_article
+from knowledge_base.search.chunking import ChunkDraft, chunk_article
 from knowledge_base.search.embedder import Embedder, Vectors
 from knowledge_base.search.service import SearchService
 from knowledge_base.search.store import replace_all
@@ -218,14 +219,16 @@ def synthetic_article(corpus: Corpus, number: int, questions: int,
     return SyntheticArticle(content, body, asked)
 
 
-def synthetic_vectors(corpus: Corpus, article: SyntheticArticle,
+def synthetic_vectors(corpus: Corpus, article: SyntheticArticle, drafts: list[ChunkDraft],
                       rng: np.random.Generator) -> Vectors:
-    """One vector per chunk: the body's texts averaged, each question's own; perturbed."""
+    """One vector per chunk: the body's texts averaged for each body chunk (a long body
+    makes two), each question's own; perturbed."""
     body = corpus.vectors[article.body_texts].mean(axis=0, keepdims=True)
     body /= np.linalg.norm(body)
+    body_chunks = sum(draft.kind is ChunkKind.CHUNK for draft in drafts)
     questions = corpus.vectors[article.question_texts]
-    unique = len(article.content.example_questions)  # duplicates were dropped
-    return perturbed(np.vstack([body, questions[:unique]]), rng)
+    unique = len(drafts) - body_chunks  # duplicate questions were dropped
+    return perturbed(np.vstack([np.repeat(body, body_chunks, axis=0), questions[:unique]]), rng)
 
 
 def article_row(content: ArticleContent) -> Article:
@@ -249,8 +252,9 @@ def add_synthetic_kb(app: Flask, corpus: Corpus, articles: int, chunks_per_artic
         rows = [article_row(a.content) for a in made]
         session.add_all(rows)
         session.flush()
-        batches = [(row, chunk_article(a.content), synthetic_vectors(corpus, a, rng))
-                   for row, a in zip(rows, made, strict=True)]
+        batches = [(row, drafts, synthetic_vectors(corpus, a, drafts, rng))
+                   for row, a in zip(rows, made, strict=True)
+                   for drafts in [chunk_article(a.content)]]
         replace_all(session, batches, search_service(app).model)
         session.commit()
         return sum(len(drafts) for _, drafts, _ in batches)
