@@ -27,6 +27,9 @@ def register_commands(app: Flask) -> None:
     from helpdesk.cli_admin import register_admin_commands
 
     register_admin_commands(app)
+    from helpdesk.cli_email import email_group
+
+    app.cli.add_command(email_group)
     from bot.cli import bot_group
 
     app.cli.add_command(bot_group)

@@ -200,6 +200,37 @@ class TagsChanged(DomainEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AutoReplyReceived(DomainEvent):
+    """An automatic answer (out of office…) came in: kept in the history, never answered."""
+
+    timeline_type = "email.auto_reply"
+    inbound_email_id: int
+    subject: str
+    reason: str
+
+    def payload(self) -> dict[str, Any]:
+        return {"inbound_email_id": self.inbound_email_id, "subject": self.subject,
+                "reason": self.reason}
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmailBounced(DomainEvent):
+    """Mail to the customer came back undelivered (``permanent``: the address is dead)."""
+
+    timeline_type = "email.bounced"
+    inbound_email_id: int
+    recipients: list[str]
+    status: str
+    diagnostic: str
+    permanent: bool
+
+    def payload(self) -> dict[str, Any]:
+        return {"inbound_email_id": self.inbound_email_id, "recipients": self.recipients,
+                "status": self.status, "diagnostic": self.diagnostic,
+                "permanent": self.permanent}
+
+
+@dataclass(frozen=True, kw_only=True)
 class StaffChanged(DomainEvent):
     """A staff account, token or queue was created or changed (audit only)."""
 

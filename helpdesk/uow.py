@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,6 +24,7 @@ class UnitOfWork:
         self._factory = session_factory
         self._bus = bus
         self.events: list[DomainEvent] = []
+        self._deferring = False
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._factory()
@@ -36,8 +39,22 @@ class UnitOfWork:
     def record(self, event: DomainEvent) -> None:
         self.events.append(event)
 
+    @contextmanager
+    def one_transaction(self) -> Iterator[None]:
+        """Several service calls as one change: inside, their commits only flush; the block
+        commits once at its end. An error inside leaves it all to the rollback."""
+        self._deferring = True
+        try:
+            yield
+        finally:
+            self._deferring = False
+        self.commit()
+
     def commit(self) -> None:
         """Write the change and its history rows in one transaction, then publish."""
+        if self._deferring:
+            self.session.flush()
+            return
         self.session.add_all(_history_rows(self.events))
         self.session.commit()
         published, self.events = self.events, []

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate
 
 from flask import Flask
 
@@ -81,3 +83,33 @@ class Factory:
         with self._unit() as uow:
             return articles.create_article(uow, SYSTEM, ArticleContent(title=title, body=body,
                                                                        **content))
+
+
+def raw_email(sender: str = "ada@example.com", subject: str = "Where is my parcel?",
+              body: str = "My parcel never arrived.", *, name: str = "",
+              to: str = "support@shop.example", cc: Iterable[str] = (),
+              message_id: str | None = None, in_reply_to: str | None = None,
+              references: Iterable[str] = (), headers: dict[str, str] | None = None,
+              attachments: Iterable[tuple[str, str, bytes]] = ()) -> bytes:
+    """An email as a mail client sends it: UTF-8, a fresh Message-ID unless one is given
+    (``message_id=""``: none), ``attachments`` as (filename, content type, bytes)."""
+    message = EmailMessage()
+    message["From"] = formataddr((name, sender))
+    message["To"] = to
+    if cc:
+        message["Cc"] = ", ".join(cc)
+    message["Subject"] = subject
+    message["Date"] = formatdate(1_790_000_000 + next(_counter), usegmt=True)
+    if message_id != "":
+        message["Message-ID"] = f"<{message_id or f'm{next(_counter)}@mail.example'}>"
+    if in_reply_to:
+        message["In-Reply-To"] = f"<{in_reply_to}>"
+    if references:
+        message["References"] = " ".join(f"<{r}>" for r in references)
+    for header, value in (headers or {}).items():
+        message[header] = value
+    message.set_content(body)
+    for filename, content_type, data in attachments:
+        maintype, subtype = content_type.split("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    return message.as_bytes()

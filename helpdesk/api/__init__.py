@@ -9,12 +9,13 @@ def register_api(api: Api) -> list[Blueprint]:
     """Register every API blueprint; returns them so the factory can exempt them from CSRF."""
     from helpdesk.api.conversations import blp as conversations
     from helpdesk.api.customers import blp as customers
+    from helpdesk.api.inbound import blp as inbound
     from helpdesk.api.meta import blp as meta
     from helpdesk.api.queues import blp as queues
     from helpdesk.api.users import blp as users
     from knowledge_base.api import blp as knowledge_base
 
-    blueprints = [meta, conversations, customers, queues, users, knowledge_base]
+    blueprints = [meta, conversations, customers, queues, users, inbound, knowledge_base]
     for blueprint in blueprints:
         api.register_blueprint(blueprint, url_prefix="/api/v1")
     return blueprints

@@ -26,6 +26,9 @@ class Permission(StrEnum):
     KNOWLEDGE_READ = "knowledge:read"
     KNOWLEDGE_MANAGE = "knowledge:manage"
     ACCOUNT_MANAGE = "account:manage"  # a staff account's presence and personal tokens
+    # Hand raw emails to the intake (a mail relay's token): they speak for any sender,
+    # so only admins hold it.
+    EMAIL_INGEST = "email:ingest"
 
 
 P = Permission

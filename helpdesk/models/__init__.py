@@ -12,6 +12,17 @@ from helpdesk.models.conversation import (
     Priority,
 )
 from helpdesk.models.customer import CONSENT_FLAGS, Customer, Identity, IdentityKind
+from helpdesk.models.mail import (
+    ConversationParticipant,
+    EmailMessageRef,
+    InboundEmail,
+    InboundSource,
+    InboundState,
+    IntakeOutcome,
+    Mailbox,
+    MailboxSecurity,
+    ThreadRule,
+)
 from helpdesk.models.queue import Queue, QueueMembership, RoutingStrategy
 from helpdesk.models.site import Site
 from helpdesk.models.staff import ApiToken, Presence, Role, User
@@ -19,7 +30,9 @@ from helpdesk.models.timeline import AuditLog, TimelineEvent
 
 __all__ = [
     "CONSENT_FLAGS", "ApiToken", "Attachment", "AuditLog", "AuthorKind", "Channel",
-    "Conversation", "ConversationStatus", "ConversationTag", "Customer", "Identity",
-    "IdentityKind", "Message", "Owner", "Presence", "Priority", "Queue", "QueueMembership",
-    "Role", "RoutingStrategy", "Site", "TimelineEvent", "User",
+    "Conversation", "ConversationParticipant", "ConversationStatus", "ConversationTag",
+    "Customer", "EmailMessageRef", "Identity", "IdentityKind", "InboundEmail", "InboundSource",
+    "InboundState", "IntakeOutcome", "Mailbox", "MailboxSecurity", "Message", "Owner",
+    "Presence", "Priority", "Queue", "QueueMembership", "Role", "RoutingStrategy", "Site",
+    "ThreadRule", "TimelineEvent", "User",
 ]

@@ -61,6 +61,7 @@ class Identity(Base):
     kind: Mapped[IdentityKind] = mapped_column(enum_type(IdentityKind))
     value: Mapped[str] = mapped_column(String(320))
     verified: Mapped[bool] = mapped_column(default=False)
+    bouncing: Mapped[bool] = mapped_column(default=False)  # email: mail to it bounced for good
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     customer: Mapped[Customer] = relationship(back_populates="identities")

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from helpdesk import events
 from helpdesk.errors import Conflict, InvalidTransition, PermissionDenied, ValidationFailed
@@ -15,8 +16,11 @@ from helpdesk.models import (
     AuthorKind,
     Channel,
     Conversation,
+    ConversationParticipant,
     ConversationStatus,
     Customer,
+    Identity,
+    IdentityKind,
     Message,
     Owner,
     Priority,
@@ -239,7 +243,7 @@ def _by_client_id(uow: UnitOfWork, conversation_id: int, client_id: str | None) 
 
 def _append_message(uow: UnitOfWork, conversation: Conversation, new: NewMessage) -> Message:
     body = _checked_body(new)
-    _check_author(conversation, new.author)
+    _check_author(uow.session, conversation, new.author)
     seq = _next_seq(uow, conversation.id)
     author_kind = AuthorKind(new.author.kind)
     message = Message(conversation_id=conversation.id, seq=seq, author_kind=author_kind,
@@ -279,10 +283,21 @@ def _next_seq(uow: UnitOfWork, conversation_id: int) -> int:
         .execution_options(synchronize_session=False)).scalar_one()
 
 
-def _check_author(conversation: Conversation, author: Actor) -> None:
-    if author.kind == AuthorKind.CUSTOMER and author.id != conversation.customer_id:
-        raise PermissionDenied(f"customer {author.id} is not conversation "
-                               f"{conversation.id}'s customer", field="author")
+def _check_author(session: Session, conversation: Conversation, author: Actor) -> None:
+    if (author.kind == AuthorKind.CUSTOMER and author.id != conversation.customer_id
+            and not takes_part(session, conversation.id, author.id)):
+        raise PermissionDenied(f"customer {author.id} is neither conversation "
+                               f"{conversation.id}'s customer nor copied on it", field="author")
+
+
+def takes_part(session: Session, conversation_id: int, customer_id: int) -> bool:
+    """True when one of the customer's email addresses is a participant (copied on it)."""
+    return session.scalar(
+        select(ConversationParticipant.email)
+        .join(Identity, Identity.value == ConversationParticipant.email)
+        .where(ConversationParticipant.conversation_id == conversation_id,
+               Identity.kind == IdentityKind.EMAIL, Identity.customer_id == customer_id)
+        .limit(1)) is not None
 
 
 def _apply_message_effects(uow: UnitOfWork, conversation: Conversation,

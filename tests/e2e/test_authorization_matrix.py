@@ -39,6 +39,7 @@ HOLDERS = {
     "account:manage": {"admin"},  # on another's account; everyone on their own (test_api_users)
     "knowledge:read": STAFF | {"knowledge_manager"},
     "knowledge:manage": {"admin", "knowledge_manager"},
+    "email:ingest": {"admin"},  # a mail relay's token: it speaks for any sender
 }
 PUBLIC = None
 
@@ -86,6 +87,7 @@ ENDPOINTS = [
     ("GET", "/kb/articles/{article}/versions", "knowledge:read"),
     ("POST", "/kb/articles/{article}/versions/{number}/restore", "knowledge:manage"),
     ("GET", "/kb/search", "knowledge:read"),
+    ("POST", "/inbound/email", "email:ingest"),
 ]
 ROLES = ["admin", "supervisor", "agent", "knowledge_manager"]
 TOKENS = ["admin token with the scope", "admin token without the scope",

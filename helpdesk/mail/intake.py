@@ -1,0 +1,114 @@
+"""The email intake pipeline, the same for every entry point (CLI import, API, IMAP poller).
+
+1. ``store``: the raw email is committed before anything else can fail.
+2. ``process``: parsed, threaded and recorded in a transaction of its own. Whatever goes
+   wrong quarantines the email with the reason; nothing is lost, and ``reprocess`` tries
+   again once the cause is fixed. Processing an email twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from helpdesk.chat_files import storage_dir
+from helpdesk.errors import DomainError
+from helpdesk.extensions import unit_of_work
+from helpdesk.mail.parsing import UnparseableEmail
+from helpdesk.models import InboundEmail, InboundState, IntakeOutcome
+from helpdesk.services import email_intake
+from helpdesk.services.email_intake import Source
+
+__all__ = ["Outcome", "Source", "ingest", "process", "reprocess", "reprocess_quarantined",
+           "store"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one email."""
+
+    inbound_id: int
+    outcome: str
+    conversation_id: int | None
+    message_id: int | None
+    thread_rule: str | None
+    reason: str
+    source: str
+
+    @property
+    def duplicate(self) -> bool:
+        return self.outcome == IntakeOutcome.DUPLICATE
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.inbound_id, "source": self.source, "outcome": self.outcome,
+                "conversation_id": self.conversation_id, "message_id": self.message_id,
+                "thread_rule": self.thread_rule, "reason": self.reason}
+
+
+def ingest(raw: bytes, source: Source) -> Outcome:
+    """Store then process one raw email; a message stored before answers ``duplicate``
+    (with the first copy's conversation), unless it was never processed: then it is."""
+    with unit_of_work() as uow:
+        stored = email_intake.store(uow, raw, source)
+        if not stored.created and stored.email.state != InboundState.RECEIVED:
+            return _duplicate(_outcome(stored.email), source)
+        inbound_id = stored.email.id
+    return process(inbound_id)
+
+
+def store(raw: bytes, source: Source) -> int:
+    """Commit the raw email (once per message) and return its id, to ``process`` next."""
+    with unit_of_work() as uow:
+        return email_intake.store(uow, raw, source).email.id
+
+
+def process(inbound_id: int) -> Outcome:
+    """Process a stored email; any failure quarantines it with the reason."""
+    with unit_of_work() as uow:
+        try:
+            email = email_intake.process(uow, inbound_id, storage=storage_dir())
+        except Exception as exc:  # whatever it is, the email waits in the quarantine
+            uow.rollback()
+            email = email_intake.quarantine(uow, inbound_id, _reason(exc))
+            log.warning("email %s quarantined: %s", inbound_id, email.reason,
+                        exc_info=not isinstance(exc, DomainError | UnparseableEmail))
+        return _outcome(email)
+
+
+def reprocess(inbound_id: int) -> Outcome:
+    """Try a quarantined email again (a processed one only reports its outcome)."""
+    with unit_of_work() as uow:
+        email_intake.requeue(uow, inbound_id)
+    return process(inbound_id)
+
+
+def reprocess_quarantined() -> list[Outcome]:
+    """Try every quarantined email again, oldest first."""
+    with unit_of_work() as uow:
+        ids = [e.id for e in email_intake.quarantined(uow.session)]
+    return [reprocess(i) for i in ids]
+
+
+def _duplicate(first: Outcome, source: Source) -> Outcome:
+    return Outcome(first.inbound_id, IntakeOutcome.DUPLICATE.value, first.conversation_id,
+                   first.message_id, first.thread_rule,
+                   f"already received as email {first.inbound_id} ({first.outcome})",
+                   source.reference)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, DomainError):
+        return exc.message
+    if isinstance(exc, UnparseableEmail):
+        return f"unparseable: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _outcome(email: InboundEmail) -> Outcome:
+    return Outcome(email.id, email.outcome.value if email.outcome else email.state.value,
+                   email.conversation_id, email.message_id,
+                   email.thread_rule.value if email.thread_rule else None, email.reason,
+                   email.source_ref)

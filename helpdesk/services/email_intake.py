@@ -1,0 +1,398 @@
+"""Email intake: keep each raw email first, then make it what it is in one transaction.
+
+``store`` keeps the raw bytes once per Message-ID (per content when there is none) before
+anything can fail. ``process`` parses it, then: a person's mail becomes a message of the
+conversation it threads to (helpdesk.mail.threading) or of a new one; an auto-reply or a
+bounce is only recorded in the history, never answered. When processing fails, the caller
+``quarantine``s the email with the reason; ``requeue`` lets it be processed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass, replace
+from email.parser import BytesHeaderParser
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from helpdesk import events
+from helpdesk.errors import DomainError, ValidationFailed
+from helpdesk.events import SYSTEM, Actor
+from helpdesk.mail import threading
+from helpdesk.mail.parsing import (
+    Address,
+    Bounce,
+    MailKind,
+    ParsedAttachment,
+    ParsedEmail,
+    parse_email,
+)
+from helpdesk.models import (
+    Attachment,
+    Channel,
+    Conversation,
+    ConversationParticipant,
+    Customer,
+    Identity,
+    IdentityKind,
+    InboundEmail,
+    InboundSource,
+    InboundState,
+    IntakeOutcome,
+    Mailbox,
+    Message,
+    ThreadRule,
+)
+from helpdesk.orm import utcnow
+from helpdesk.services import attachments, conversations, customers
+from helpdesk.services.common import get_or_404
+from helpdesk.services.conversations import MAX_BODY, NewMessage
+from helpdesk.uow import UnitOfWork
+
+NO_TEXT = "(no text)"
+TRUNCATED = "\n\n[… cut here: the full text is in the original email]"
+MAX_REASON = 2000
+MAX_SOURCE_REF = 1000
+MAX_ADDRESS = 320
+RETURNED_TYPES = ("message/rfc822", "text/rfc822-headers")
+
+
+class EmptyEmail(DomainError):
+    code = "empty_email"
+    status = 400
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where an email came from: the CLI (a file), the API, or a polled mailbox."""
+
+    kind: InboundSource
+    reference: str = ""  # file path, "mbox#3", IMAP UID, API token…
+    mailbox_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Stored:
+    email: InboundEmail
+    created: bool  # False: the same message was stored before
+
+
+def store(uow: UnitOfWork, raw: bytes, source: Source) -> Stored:
+    """Keep the raw email; the same message again returns the row stored the first time."""
+    if not raw.strip():
+        raise EmptyEmail("the email is empty: send the whole raw message (RFC 822)",
+                         field="body")
+    digest = hashlib.sha256(raw).hexdigest()
+    rfc_id = threading.normalized_message_id(_header(raw, "Message-ID"))
+    key = rfc_id or f"sha256:{digest}"
+    existing = _stored(uow.session, key)
+    if existing is not None:
+        return Stored(existing, created=False)
+    email = InboundEmail(dedup_key=key, rfc_message_id=rfc_id, sha256=digest, raw=raw,
+                         size=len(raw), source=source.kind, mailbox_id=source.mailbox_id,
+                         source_ref=source.reference[:MAX_SOURCE_REF])
+    uow.session.add(email)
+    try:
+        uow.commit()
+    except IntegrityError:
+        uow.rollback()  # a concurrent call stored it first: that row is the answer
+        existing = _stored(uow.session, key)
+        if existing is None:
+            raise
+        return Stored(existing, created=False)
+    return Stored(email, created=True)
+
+
+def process(uow: UnitOfWork, inbound_id: int, *, storage: Path) -> InboundEmail:
+    """Parse, thread and record a stored email, all in one transaction (``storage``: the
+    attachments folder). An email already processed or quarantined is returned as it is."""
+    email = get_or_404(uow.session, InboundEmail, inbound_id)
+    if email.state != InboundState.RECEIVED:
+        return email
+    parsed = parse_email(email.raw)
+    # Our own mail coming back (a loop, a Bcc), or a copy of a message already in.
+    known = threading.conversation_of_message_id(uow.session, email.rfc_message_id)
+    with uow.one_transaction():
+        sender = _sender(uow, parsed) if known is None else None
+        # Locked after identifying the sender: a concurrent creation of the same customer
+        # rolls back, and would release the lock.
+        email = get_or_404(uow.session, InboundEmail, inbound_id, lock=True)
+        if email.state == InboundState.RECEIVED:
+            email.attempts += 1
+            _dispatch(uow, email, parsed, sender, known, storage)
+    return email
+
+
+def quarantine(uow: UnitOfWork, inbound_id: int, reason: str) -> InboundEmail:
+    """Set a failed email aside with the reason; its raw bytes wait for ``requeue``."""
+    email = get_or_404(uow.session, InboundEmail, inbound_id, lock=True)
+    if email.state == InboundState.PROCESSED:
+        return email  # a concurrent attempt succeeded
+    email.attempts += 1
+    _finish(email, IntakeOutcome.QUARANTINED, reason=reason)
+    email.state = InboundState.QUARANTINED
+    uow.commit()
+    return email
+
+
+def requeue(uow: UnitOfWork, inbound_id: int) -> InboundEmail:
+    """Make a quarantined email processable again (others are left as they are)."""
+    email = get_or_404(uow.session, InboundEmail, inbound_id, lock=True)
+    if email.state == InboundState.QUARANTINED:
+        email.state, email.outcome, email.reason = InboundState.RECEIVED, None, ""
+        uow.commit()
+    return email
+
+
+def quarantined(session: Session) -> list[InboundEmail]:
+    """The quarantined emails, oldest first."""
+    return list(session.scalars(select(InboundEmail).where(
+        InboundEmail.state == InboundState.QUARANTINED).order_by(InboundEmail.id)))
+
+
+# --- what an email becomes ----------------------------------------------------------------
+
+
+def _dispatch(uow: UnitOfWork, email: InboundEmail, parsed: ParsedEmail,
+              sender: Customer | None, known: int | None, storage: Path) -> None:
+    """Record the email as what it is; ``known``: the conversation holding its Message-ID."""
+    if known is not None:
+        _finish(email, IntakeOutcome.DUPLICATE, conversation_id=known,
+                reason="this Message-ID is already in the conversation")
+    elif parsed.kind == MailKind.BOUNCE:
+        _record_bounce(uow, email, parsed)
+    elif parsed.kind == MailKind.AUTO_REPLY:
+        _record_auto_reply(uow, email, parsed, sender)
+    else:
+        assert sender is not None  # _sender raised for a person's mail without a From
+        _deliver(uow, email, parsed, sender, storage)
+
+
+def _sender(uow: UnitOfWork, parsed: ParsedEmail) -> Customer | None:
+    """The customer who wrote; created for a person's mail, only looked up for automatic
+    mail (a bounce is never from the customer)."""
+    if parsed.kind == MailKind.BOUNCE:
+        return None
+    if parsed.sender is None:
+        if parsed.kind == MailKind.AUTO_REPLY:
+            return None
+        raise ValidationFailed("the email has no sender address (From)", field="from")
+    if parsed.kind == MailKind.AUTO_REPLY:
+        return _customer_of(uow.session, parsed.sender.email)
+    return customers.identify(uow, SYSTEM, IdentityKind.EMAIL, parsed.sender.email,
+                              name=parsed.sender.name)
+
+
+def _deliver(uow: UnitOfWork, email: InboundEmail, parsed: ParsedEmail, sender: Customer,
+             storage: Path) -> None:
+    """A person's mail: a message in the conversation it continues, or in a new one."""
+    thread = threading.find_thread(uow.session, parsed,
+                                   lambda c: _may_write_in(uow.session, c, sender.id))
+    conversation, rule, extra = thread.conversation, thread.rule, {}
+    if conversation is not None and conversation.is_closed:
+        # A closed conversation is final: the reply opens a follow-up.
+        conversation, rule, extra = None, ThreadRule.NEW, {"follow_up_of": conversation.id}
+    outcome = IntakeOutcome.APPENDED if conversation else IntakeOutcome.NEW_CONVERSATION
+    if conversation is None:
+        conversation = conversations.open_conversation(
+            uow, Actor("customer", sender.id), customer_id=sender.id, channel=Channel.EMAIL,
+            subject=threading.without_tags(parsed.subject), queue_id=_queue_id(email))
+    message = _post(uow, email, parsed, conversation, sender, {"thread_rule": rule.value,
+                                                              **extra}, storage)
+    threading.remember_message_id(uow.session, email.rfc_message_id, conversation.id,
+                                  message.id)
+    _add_participants(uow.session, conversation, parsed)
+    _finish(email, outcome, conversation_id=conversation.id, message_id=message.id, rule=rule)
+
+
+def _post(uow: UnitOfWork, email: InboundEmail, parsed: ParsedEmail,
+          conversation: Conversation, sender: Customer, meta: dict[str, Any],
+          storage: Path) -> Message:
+    """The email as the sender's message, its files attached, its headers in ``meta``."""
+    body = _body(parsed)
+    files, rejected = _store_attachments(uow.session, storage, conversation,
+                                         parsed.attachments)
+    meta |= {"email": _email_meta(email, parsed)}
+    if parsed.text.strip() and parsed.text.strip() != body:
+        meta["full_text"] = parsed.text[:MAX_BODY]
+    if rejected:
+        meta["rejected_attachments"] = rejected
+    if parsed.problems:
+        meta["problems"] = parsed.problems
+    return conversations.post_message(uow, conversation.id, NewMessage(
+        body=body, author=Actor("customer", sender.id), html=parsed.html,
+        channel=Channel.EMAIL, client_id=f"email:{email.id}", meta=meta,
+        attachment_ids=[f.id for f in files]))
+
+
+def _record_auto_reply(uow: UnitOfWork, email: InboundEmail, parsed: ParsedEmail,
+                       sender: Customer | None) -> None:
+    """An out-of-office or other automatic answer: in the customer's history, no message."""
+    thread = threading.Thread(None, ThreadRule.NEW)
+    if sender is not None:
+        thread = threading.find_thread(uow.session, parsed,
+                                       lambda c: _may_write_in(uow.session, c, sender.id))
+        uow.record(events.AutoReplyReceived(
+            actor=SYSTEM, customer_id=sender.id, conversation_id=_id_of(thread.conversation),
+            channel=Channel.EMAIL.value, inbound_email_id=email.id, subject=parsed.subject,
+            reason=parsed.kind_reason))
+    _finish(email, IntakeOutcome.AUTO_REPLY, conversation_id=_id_of(thread.conversation),
+            rule=_matched(thread), reason=parsed.kind_reason)
+
+
+def _record_bounce(uow: UnitOfWork, email: InboundEmail, parsed: ParsedEmail) -> None:
+    """Mail we sent came back: flag the addresses a permanent failure names, and note it in
+    the history of their customers (and of the conversation it threads to)."""
+    bounce = parsed.bounce or Bounce([], "", "", permanent=False)
+    recipients = sorted({r.strip().lower() for r in bounce.recipients})
+    identities = list(uow.session.scalars(select(Identity).where(
+        Identity.kind == IdentityKind.EMAIL, Identity.value.in_(recipients))))
+    owners = {i.customer_id for i in identities}
+    returned = replace(parsed, in_reply_to=[*parsed.in_reply_to, *_returned_ids(parsed)])
+    thread = threading.find_thread(uow.session, returned,
+                                   lambda c: not recipients or c.customer_id in owners)
+    if bounce.permanent:
+        for identity in identities:
+            identity.bouncing = True
+    conversation = thread.conversation
+    for customer_id in sorted(owners | ({conversation.customer_id} if conversation else set())):
+        uow.record(events.EmailBounced(
+            actor=SYSTEM, customer_id=customer_id,
+            conversation_id=_id_of(conversation) if _owns(conversation, customer_id) else None,
+            channel=Channel.EMAIL.value, inbound_email_id=email.id, recipients=recipients,
+            status=bounce.status, diagnostic=bounce.diagnostic, permanent=bounce.permanent))
+    _finish(email, IntakeOutcome.BOUNCE, conversation_id=_id_of(conversation),
+            rule=_matched(thread), reason=parsed.kind_reason)
+
+
+def _returned_ids(parsed: ParsedEmail) -> list[str]:
+    """The Message-ID of the mail a bounce returns (it comes attached, or its headers do)."""
+    ids = [threading.normalized_message_id(_header(a.data, "Message-ID"))
+           for a in parsed.attachments if a.content_type in RETURNED_TYPES]
+    return [i for i in ids if i is not None]
+
+
+def _finish(email: InboundEmail, outcome: IntakeOutcome, *, conversation_id: int | None = None,
+            message_id: int | None = None, rule: ThreadRule | None = None,
+            reason: str = "") -> None:
+    email.state = InboundState.PROCESSED
+    email.outcome, email.reason = outcome, reason[:MAX_REASON]
+    email.conversation_id, email.message_id, email.thread_rule = conversation_id, message_id, rule
+    email.processed_at = utcnow()
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _may_write_in(session: Session, conversation: Conversation, customer_id: int) -> bool:
+    """Only its customer, or someone copied on it, may add to a conversation by email."""
+    return (conversation.customer_id == customer_id
+            or conversations.takes_part(session, conversation.id, customer_id))
+
+
+def _customer_of(session: Session, address: str) -> Customer | None:
+    try:
+        return customers.find_by_identity(session, IdentityKind.EMAIL, address)
+    except ValidationFailed:
+        return None
+
+
+def _queue_id(email: InboundEmail) -> int | None:
+    return email.mailbox.queue_id if email.mailbox else None
+
+
+def _body(parsed: ParsedEmail) -> str:
+    """What the person wrote (quotes and signature cut), within the message size limit."""
+    body = parsed.visible_text.strip() or parsed.text.strip() or NO_TEXT
+    if len(body) <= MAX_BODY:
+        return body
+    return body[:MAX_BODY - len(TRUNCATED)] + TRUNCATED
+
+
+def _store_attachments(session: Session, storage: Path, conversation: Conversation,
+                       files: list[ParsedAttachment]) -> tuple[list[Attachment], list[dict]]:
+    """Store what the attachment rules accept; list the others with the reason."""
+    stored: list[Attachment] = []
+    rejected: list[dict[str, Any]] = []
+    for file in sorted(files, key=lambda f: f.inline):  # attached files before inline images
+        if len(stored) == attachments.MAX_PER_MESSAGE:
+            rejected.append(_rejection(file, f"more than {attachments.MAX_PER_MESSAGE} files "
+                                             "in one message"))
+            continue
+        try:
+            stored.append(attachments.store_upload(session, storage, conversation,
+                                                   file.filename, io.BytesIO(file.data)))
+        except (attachments.TooLarge, attachments.UnsupportedType) as exc:
+            rejected.append(_rejection(file, exc.message))
+    return stored, rejected
+
+
+def _rejection(file: ParsedAttachment, reason: str) -> dict[str, Any]:
+    return {"filename": attachments.safe_filename(file.filename),
+            "content_type": file.content_type, "size": len(file.data), "reason": reason}
+
+
+def _email_meta(email: InboundEmail, parsed: ParsedEmail) -> dict[str, Any]:
+    """The headers replies and agents need."""
+    return {"inbound_email_id": email.id, "message_id": email.rfc_message_id,
+            "subject": parsed.subject, "from": _address(parsed.sender),
+            "reply_to": [_address(a) for a in parsed.reply_to],
+            "to": [_address(a) for a in parsed.to], "cc": [_address(a) for a in parsed.cc],
+            "date": parsed.date.isoformat() if parsed.date else None,
+            "in_reply_to": parsed.in_reply_to,
+            "references": parsed.references[-threading.MAX_REFERENCES:]}
+
+
+def _address(address: Address | None) -> dict[str, str] | None:
+    return {"name": address.name, "email": address.email} if address else None
+
+
+def _add_participants(session: Session, conversation: Conversation,
+                      parsed: ParsedEmail) -> None:
+    """The people copied (Cc) take part: their replies thread to the conversation."""
+    skipped = {*_our_addresses(session), *_participants(session, conversation.id),
+               *conversation.customer.identity_values(IdentityKind.EMAIL)}
+    if parsed.sender is not None:
+        skipped.add(parsed.sender.email)
+    for address in sorted({a.email for a in parsed.cc} - skipped):
+        if customers.EMAIL_RE.match(address) and len(address) <= MAX_ADDRESS \
+                and not threading.carries_token(address):
+            session.add(ConversationParticipant(conversation_id=conversation.id,
+                                                email=address))
+
+
+def _our_addresses(session: Session) -> set[str]:
+    return {a.lower() for a in session.scalars(select(Mailbox.address))}
+
+
+def _participants(session: Session, conversation_id: int) -> set[str]:
+    return set(session.scalars(select(ConversationParticipant.email).where(
+        ConversationParticipant.conversation_id == conversation_id)))
+
+
+def _matched(thread: threading.Thread) -> ThreadRule | None:
+    """The rule that found a conversation for automatic mail (None: none did)."""
+    return thread.rule if thread.conversation is not None else None
+
+
+def _id_of(conversation: Conversation | None) -> int | None:
+    return conversation.id if conversation is not None else None
+
+
+def _owns(conversation: Conversation | None, customer_id: int) -> bool:
+    return conversation is not None and conversation.customer_id == customer_id
+
+
+def _stored(session: Session, dedup_key: str) -> InboundEmail | None:
+    return session.scalar(select(InboundEmail).where(InboundEmail.dedup_key == dedup_key))
+
+
+def _header(raw: bytes, name: str) -> str | None:
+    """One header of the raw message, read without parsing the rest (never raises)."""
+    value = BytesHeaderParser().parsebytes(raw).get(name)
+    return None if value is None else str(value)
