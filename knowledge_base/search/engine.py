@@ -99,7 +99,9 @@ class SearchIndex:
             text, LEXICAL_K, also=[c for c, _ in dense_hits]) if filters.admits(self.chunks[c])]
         dense, best_chunk = self._per_article(dense_hits)
         lexical, lexical_chunk = self._per_article(lexical_hits)
-        signals = Signals(dense, lexical, self._classifier_scores(vector, filters))
+        classifier = self._classifier_scores(vector, filters)
+        self._complete_dense(dense, [*lexical, *(classifier or {})], vector)
+        signals = Signals(dense, lexical, classifier)
         relevant = [r for r in rank(signals)
                     if r.lexical or (r.dense or 0.0) >= MIN_DENSE_WITHOUT_WORDS]
         return [SearchHit(r.article_id, self.chunks[chunk].version, chunk, r.score, r.dense,
@@ -130,6 +132,16 @@ class SearchIndex:
             if article_id not in scores:
                 scores[article_id], chunks[article_id] = score, chunk_id
         return scores, chunks
+
+    def _complete_dense(self, dense: dict[int, float], articles: Iterable[int],
+                        vector: Vectors) -> None:
+        """Give the other signals' articles beyond the nearest chunks their own cosine, the
+        nearest of their example questions: a stand-in floor would bury the right article
+        whenever its questions sit just past the dense cut."""
+        for article_id in set(articles).difference(dense):
+            questions = self.questions.get(article_id)
+            if questions is not None:
+                dense[article_id] = float((questions @ vector).max())
 
     def _classifier_scores(self, vector: Vectors, filters: SearchFilters,
                            ) -> dict[int, float] | None:

@@ -28,7 +28,9 @@ from knowledge_base.search.lexical import BM25Index
 from knowledge_base.search.vector_index import FaissIndex
 
 log = logging.getLogger(__name__)
-REBUILD_BATCH = 64  # articles embedded per step of a rebuild
+# Articles embedded per model call of a rebuild: large, because the model sorts a call's
+# texts by length and pads within batches; small calls waste it (progress is per call).
+REBUILD_BATCH = 1000
 
 
 class IndexModelMismatch(Unavailable):

@@ -160,3 +160,28 @@ def test_with_a_trained_classifier_the_right_article_still_comes_first():
         assert hits[0].article_id == expected, query
         assert hits[0].classifier is not None
 
+
+
+class NearestChunkOnly:
+    """A vector index that only ever returns the single nearest chunk."""
+
+    def __init__(self, inner: FaissIndex) -> None:
+        self.inner = inner
+
+    def __len__(self) -> int:
+        return 1
+
+    def search(self, vector, k):
+        return self.inner.search(vector, 1)
+
+
+def test_articles_past_the_dense_cut_get_their_own_cosine_not_a_floor():
+    index = index_of(LOST_CARD, TRANSFER, TOP_UP)
+    index.classifier = ArticleClassifier.train(index.questions)
+    index.vectors = NearestChunkOnly(index.vectors)
+    query = "send money to another country"
+    vector = EMBEDDER.encode([query])[0]
+    hits = index.search(query, vector, SearchFilters(), 10)
+    assert len(hits) >= 2
+    for hit in hits:
+        assert hit.dense == pytest.approx(max(index.questions[hit.article_id] @ vector))
