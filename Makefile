@@ -4,14 +4,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 export COMPTOIR_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: run test lint install install-test browser services clean
+.PHONY: run test lint install install-test browser dovecot services clean
 
+# The worker (mailboxes, outgoing mail) runs beside the server and stops when it does.
 run: install
 	$(BIN)/comptoir db upgrade
 	$(BIN)/comptoir demo load --once
+	$(BIN)/comptoir worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	$(BIN)/comptoir run
 
-test: install-test browser
+test: install-test browser dovecot
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
@@ -39,6 +42,12 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+# IMAP tests start a private Dovecot of their own (tests/dovecot.py): only the program is needed.
+dovecot:
+	@command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || { \
+	  echo "installing Debian's dovecot-imapd for the IMAP tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd; }
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -9,6 +9,7 @@ import tempfile
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from email.utils import getaddresses
 from pathlib import Path
 from typing import Any, get_type_hints
 
@@ -18,6 +19,7 @@ ENV_PREFIX = "COMPTOIR_"
 TEST_ENV_PREFIX = "COMPTOIR_TEST_"
 INSTANCE_FILE = "comptoir.toml"
 MAX_PORT = 65535
+SMTP_SECURITY = ("tls", "starttls", "none")
 
 
 class ConfigError(ValueError):
@@ -49,6 +51,13 @@ class Settings:
     bot_max_unhelpful: int
     bot_fallback_min_similarity: float
     bot_batch_window_ms: float
+    smtp_host: str
+    smtp_port: int
+    smtp_security: str
+    smtp_username: str
+    smtp_password: str
+    mail_from: str
+    ack_rate_limit_per_hour: int
     testing: bool = False
 
     @property
@@ -207,6 +216,29 @@ def _check_consistency(settings: Settings) -> None:
     if settings.page_size > settings.max_page_size:
         raise ConfigError(f"COMPTOIR_PAGE_SIZE: {settings.page_size} is above "
                           f"COMPTOIR_MAX_PAGE_SIZE {settings.max_page_size}")
+    _check_mail(settings)
+
+
+def _check_mail(settings: Settings) -> None:
+    if settings.smtp_port > MAX_PORT:
+        raise ConfigError(f"COMPTOIR_SMTP_PORT: {settings.smtp_port} is above {MAX_PORT}")
+    if settings.smtp_security not in SMTP_SECURITY:
+        raise ConfigError(f"COMPTOIR_SMTP_SECURITY: expected one of {', '.join(SMTP_SECURITY)}, "
+                          f"got {settings.smtp_security!r}")
+    if settings.smtp_password and not settings.smtp_username:
+        raise ConfigError("COMPTOIR_SMTP_PASSWORD is set but COMPTOIR_SMTP_USERNAME is empty")
+    if settings.mail_from and not _is_address(settings.mail_from):
+        raise ConfigError(f"COMPTOIR_MAIL_FROM: expected an address such as "
+                          f"'Support <support@shop.example>', got {settings.mail_from!r}")
+
+
+def _is_address(text: str) -> bool:
+    """``addr@domain`` or ``Name <addr@domain>``: one address, with a local part and a domain."""
+    parsed = getaddresses([text])
+    if len(parsed) != 1:
+        return False
+    local, _, domain = parsed[0][1].rpartition("@")
+    return bool(local) and "." in domain and " " not in parsed[0][1]
 
 
 def _stored_secret_key(instance: Path) -> str:

@@ -85,6 +85,7 @@ def _register_blueprints(app: Flask, embedder_factory: Callable[[], Embedder] | 
     from helpdesk.api import register_api
     from helpdesk.chat_files import bp as chat_files_bp
     from helpdesk.cli import register_commands
+    from helpdesk.mail.triggers import init_app as init_mail_triggers
     from helpdesk.realtime import register_handlers
     from helpdesk.web import bp as web_bp
     from knowledge_base import init_app as init_knowledge_base
@@ -99,6 +100,7 @@ def _register_blueprints(app: Flask, embedder_factory: Callable[[], Embedder] | 
     init_knowledge_base(app, embedder_factory)
     init_assistant(app)
     init_widgets(app)
+    init_mail_triggers(app)
 
 
 def _load_active_user(user_id: str) -> User | None:

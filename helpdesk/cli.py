@@ -27,9 +27,10 @@ def register_commands(app: Flask) -> None:
     from helpdesk.cli_admin import register_admin_commands
 
     register_admin_commands(app)
-    from helpdesk.cli_email import email_group
+    from helpdesk.cli_email import email_group, mailbox_group, worker_command
 
-    app.cli.add_command(email_group)
+    for email_command in (email_group, mailbox_group, worker_command):
+        app.cli.add_command(email_command)
     from bot.cli import bot_group
 
     app.cli.add_command(bot_group)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 import zlib
 from collections.abc import Iterable, Sequence
+from email.message import EmailMessage
 
 import numpy as np
 
 from helpdesk.events import DomainEvent
+from helpdesk.mail.outbound import SendFailed
 from knowledge_base.search.embedder import Vectors
 from knowledge_base.search.text import tokens
 
@@ -97,3 +100,26 @@ class ScriptedEngine:
     def respond(self, context: object, message: str) -> list:
         self.seen.append(message)
         return list(self.actions)
+
+
+class FakeMailer:
+    """A Mailer that keeps what it is given; ``failures`` are raised first, one per send.
+
+    Thread-safe: concurrent workers may share one.
+    """
+
+    def __init__(self, *failures: SendFailed) -> None:
+        self.failures = list(failures)
+        self.sent: list[tuple[EmailMessage, str, list[str]]] = []
+        self._lock = threading.Lock()
+
+    def send(self, message: EmailMessage, sender: str, recipients: list[str]) -> dict[str, str]:
+        with self._lock:
+            if self.failures:
+                raise self.failures.pop(0)
+            self.sent.append((message, sender, list(recipients)))
+        return {}
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        return [message for message, _sender, _recipients in self.sent]

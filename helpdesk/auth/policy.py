@@ -29,6 +29,8 @@ class Permission(StrEnum):
     # Hand raw emails to the intake (a mail relay's token): they speak for any sender,
     # so only admins hold it.
     EMAIL_INGEST = "email:ingest"
+    # The polled mailboxes (their passwords) and the email quarantine: admins only.
+    MAILBOXES_MANAGE = "mailboxes:manage"
 
 
 P = Permission

@@ -21,6 +21,9 @@ from helpdesk.models.mail import (
     IntakeOutcome,
     Mailbox,
     MailboxSecurity,
+    OutboundEmail,
+    OutboundKind,
+    OutboundState,
     ThreadRule,
 )
 from helpdesk.models.queue import Queue, QueueMembership, RoutingStrategy
@@ -32,7 +35,7 @@ __all__ = [
     "CONSENT_FLAGS", "ApiToken", "Attachment", "AuditLog", "AuthorKind", "Channel",
     "Conversation", "ConversationParticipant", "ConversationStatus", "ConversationTag",
     "Customer", "EmailMessageRef", "Identity", "IdentityKind", "InboundEmail", "InboundSource",
-    "InboundState", "IntakeOutcome", "Mailbox", "MailboxSecurity", "Message", "Owner",
-    "Presence", "Priority", "Queue", "QueueMembership", "Role", "RoutingStrategy", "Site",
-    "ThreadRule", "TimelineEvent", "User",
+    "InboundState", "IntakeOutcome", "Mailbox", "MailboxSecurity", "Message", "OutboundEmail",
+    "OutboundKind", "OutboundState", "Owner", "Presence", "Priority", "Queue",
+    "QueueMembership", "Role", "RoutingStrategy", "Site", "ThreadRule", "TimelineEvent", "User",
 ]

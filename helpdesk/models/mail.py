@@ -1,12 +1,13 @@
 """Email: inbound messages stored before anything else, the Message-IDs that thread
-replies, the people copied on a conversation, and the mailboxes polled for mail."""
+replies, the people copied on a conversation, the mailboxes polled for mail, and the
+outbox of mail waiting to be sent."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.models.types import enum_type
@@ -44,6 +45,24 @@ class ThreadRule(StrEnum):
     ADDRESS_TOKEN = "address_token"  # noqa: S105 (a rule name)
     SUBJECT_TOKEN = "subject_token"  # noqa: S105
     NEW = "new"
+
+
+class OutboundKind(StrEnum):
+    AGENT_REPLY = "agent_reply"
+    ACKNOWLEDGEMENT = "acknowledgement"
+    SOLVED_SURVEY = "solved_survey"
+    NOTIFICATION = "notification"
+
+    @property
+    def automatic(self) -> bool:
+        """Sent by Comptoir on its own (RFC 3834): other robots must not answer it."""
+        return self in (OutboundKind.ACKNOWLEDGEMENT, OutboundKind.SOLVED_SURVEY)
+
+
+class OutboundState(StrEnum):
+    QUEUED = "queued"  # waiting for ``next_attempt_at`` (first try or a retry)
+    SENT = "sent"
+    FAILED = "failed"  # given up: ``last_error`` says why
 
 
 class MailboxSecurity(StrEnum):
@@ -133,3 +152,41 @@ class ConversationParticipant(Base):
         ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True)
     email: Mapped[str] = mapped_column(String(320), primary_key=True)
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboundEmail(Base):
+    """A mail Comptoir sends, rendered when queued; the worker sends it when it is due."""
+
+    __tablename__ = "outbound_emails"
+    __table_args__ = (Index("ix_outbound_emails_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    # The message it carries (an agent's reply); automatic mail carries none.
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), unique=True)
+    kind: Mapped[OutboundKind] = mapped_column(enum_type(OutboundKind))
+    from_name: Mapped[str] = mapped_column(String(200), default="")
+    from_address: Mapped[str] = mapped_column(String(320), default="")
+    to_address: Mapped[str] = mapped_column(String(320), default="", index=True)
+    cc_addresses: Mapped[list[str]] = mapped_column(default=list)
+    reply_to: Mapped[str] = mapped_column(String(400), default="")
+    subject: Mapped[str] = mapped_column(String(1000))
+    rfc_message_id: Mapped[str] = mapped_column(String(MESSAGE_ID_LENGTH), unique=True)
+    in_reply_to: Mapped[str | None] = mapped_column(String(MESSAGE_ID_LENGTH))
+    references: Mapped[list[str]] = mapped_column(default=list)
+    text: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    auto_submitted: Mapped[bool] = mapped_column(default=False)
+    state: Mapped[OutboundState] = mapped_column(
+        enum_type(OutboundState), default=OutboundState.QUEUED)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def recipients(self) -> list[str]:
+        return [self.to_address, *self.cc_addresses]

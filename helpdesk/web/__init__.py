@@ -27,5 +27,6 @@ from helpdesk.web import (  # noqa: E402,F401
     conversation_views,
     customer_views,
     inbox_views,
+    mailbox_views,
 )
 

@@ -40,6 +40,7 @@ HOLDERS = {
     "knowledge:read": STAFF | {"knowledge_manager"},
     "knowledge:manage": {"admin", "knowledge_manager"},
     "email:ingest": {"admin"},  # a mail relay's token: it speaks for any sender
+    "mailboxes:manage": {"admin"},  # mailbox passwords, the quarantine (web UI only)
 }
 PUBLIC = None
 

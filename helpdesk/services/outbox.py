@@ -1,0 +1,417 @@
+"""The outbox: mail to customers, queued after the change that calls for it, sent by the
+worker.
+
+Queueing renders the mail at once (an agent's reply, the acknowledgement of a new email
+conversation, the solved survey) with the headers that thread the customer's answer back
+(``In-Reply-To``, ``References``, a ``Reply-To`` and a subject carrying the conversation's
+token), and registers its Message-ID. ``send_due`` claims the mail that is due, so two
+workers never send one twice, hands it to a ``Mailer`` and records the outcome: sent, a
+retry after ``RETRY_DELAYS``, or failed with the reason. A reply shows where its mail is
+in its message's ``meta["email"]``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parseaddr
+from typing import Any
+
+from markupsafe import Markup
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from config.settings import Settings
+from helpdesk.mail.outbound import (
+    Mailer,
+    SendFailed,
+    build_mime,
+    new_message_id,
+    paragraphs,
+    refusals_text,
+    render_mail,
+)
+from helpdesk.mail.threading import remember_message_id, reply_address, subject_tag
+from helpdesk.models import (
+    AuthorKind,
+    Channel,
+    Conversation,
+    ConversationParticipant,
+    ConversationStatus,
+    Customer,
+    EmailMessageRef,
+    Identity,
+    IdentityKind,
+    InboundEmail,
+    IntakeOutcome,
+    Mailbox,
+    Message,
+    OutboundEmail,
+    OutboundKind,
+    OutboundState,
+    Site,
+    User,
+)
+from helpdesk.orm import utcnow
+from helpdesk.sanitize import sanitize_html
+from helpdesk.services.common import get_or_404
+from helpdesk.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+# After the 1st, 2nd… failed attempt; after the last one the mail has failed for good.
+RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30),
+                timedelta(hours=2), timedelta(hours=6))
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+# A claimed mail is nobody else's this long: longer than any SMTP exchange, so only the
+# mail of a worker that died while sending is tried again.
+CLAIM_LEASE = timedelta(minutes=10)
+MAX_REFERENCES = 20
+MAX_ERROR = 2000
+ADDRESSES_SCANNED = 20  # the customer's latest messages read for the address they write from
+NO_SENDER = "no sender address: set mail_from, or give the conversation's queue a mailbox"
+NO_RECIPIENT = "the customer has no email address"
+
+
+@dataclass(frozen=True)
+class MailPolicy:
+    """What the settings decide for outgoing mail."""
+
+    mail_from: str = ""  # "Support <support@shop.example>", when no mailbox gives one
+    ack_rate_limit_per_hour: int = 3
+    languages: tuple[str, ...] = ("en",)
+    default_locale: str = "en"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MailPolicy:
+        return cls(settings.mail_from, settings.ack_rate_limit_per_hour,
+                   tuple(settings.languages), settings.default_locale)
+
+
+@dataclass(frozen=True)
+class SendReport:
+    """What one ``send_due`` pass did."""
+
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+# --- queueing -----------------------------------------------------------------------------
+
+
+def queue_agent_reply(uow: UnitOfWork, policy: MailPolicy,
+                      message_id: int) -> OutboundEmail | None:
+    """Queue an agent's public reply to the customer, the people copied in Cc; on a live
+    chat only when the visitor left an address for the reply (offline mode)."""
+    message = get_or_404(uow.session, Message, message_id)
+    conversation = get_or_404(uow.session, Conversation, message.conversation_id)
+    if not _goes_by_email(message, conversation):
+        return None
+    existing = uow.session.scalar(select(OutboundEmail).where(
+        OutboundEmail.message_id == message.id))
+    if existing is not None:
+        return existing
+    to = _customer_address(uow.session, conversation)
+    mail = _queue(uow.session, policy, conversation, OutboundKind.AGENT_REPLY, to,
+                  _reply_context(uow.session, message), message=message,
+                  cc=_copied(uow.session, conversation.id, to))
+    uow.commit()
+    return mail
+
+
+def queue_acknowledgement(uow: UnitOfWork, policy: MailPolicy,
+                          conversation_id: int) -> OutboundEmail | None:
+    """Acknowledge a conversation that an email opened: once, never to a bouncing address,
+    and at most ``ack_rate_limit_per_hour`` to one sender (robots answering robots)."""
+    conversation = get_or_404(uow.session, Conversation, conversation_id)
+    if not _opened_by_email(uow.session, conversation.id):
+        return None
+    # Serialises the customer's acknowledgements, so the count below stays true.
+    get_or_404(uow.session, Customer, conversation.customer_id, lock=True)
+    to = _customer_address(uow.session, conversation)
+    if to is None or not _may_send_automatic(uow.session, conversation, to,
+                                             OutboundKind.ACKNOWLEDGEMENT):
+        return None
+    if _acknowledged_lately(uow.session, to) >= policy.ack_rate_limit_per_hour:
+        log.info("no acknowledgement to %s: %s sent in the last hour", to,
+                 policy.ack_rate_limit_per_hour)
+        return None
+    mail = _queue(uow.session, policy, conversation, OutboundKind.ACKNOWLEDGEMENT, to,
+                  _greeting_context(conversation))
+    uow.commit()
+    return mail
+
+
+def queue_solved_survey(uow: UnitOfWork, policy: MailPolicy,
+                        conversation_id: int) -> OutboundEmail | None:
+    """Ask the customer of a solved email conversation how it went (once per
+    conversation, never to a bouncing address)."""
+    conversation = get_or_404(uow.session, Conversation, conversation_id, lock=True)
+    if (conversation.channel != Channel.EMAIL
+            or conversation.status != ConversationStatus.SOLVED):
+        return None
+    to = _customer_address(uow.session, conversation)
+    if to is None or not _may_send_automatic(uow.session, conversation, to,
+                                             OutboundKind.SOLVED_SURVEY):
+        return None
+    mail = _queue(uow.session, policy, conversation, OutboundKind.SOLVED_SURVEY, to,
+                  _greeting_context(conversation))
+    uow.commit()
+    return mail
+
+
+def _queue(session: Session, policy: MailPolicy, conversation: Conversation,
+           kind: OutboundKind, to: str | None, context: dict[str, Any], *,
+           message: Message | None = None, cc: Iterable[str] = ()) -> OutboundEmail:
+    """Render and add the mail; without a sender or a recipient it fails at once, visibly."""
+    name, address = _sender(session, policy, conversation)
+    rendered = render_mail(kind, _locale(session, policy, conversation),
+                           {**context, "topic": conversation.subject,
+                            "reference": conversation.id})
+    in_reply_to, references = _thread_ids(session, conversation.id)
+    mail = OutboundEmail(
+        conversation_id=conversation.id, message_id=message.id if message else None,
+        kind=kind, from_name=name, from_address=address, to_address=to or "",
+        cc_addresses=list(cc), subject=f"{rendered.subject} {subject_tag(conversation.id)}",
+        reply_to=reply_address(address, conversation.id) if address else "",
+        rfc_message_id=new_message_id(address, conversation.id), in_reply_to=in_reply_to,
+        references=references, text=rendered.text, html=rendered.html,
+        auto_submitted=kind.automatic)
+    if not address or not to:
+        mail.state, mail.last_error = OutboundState.FAILED, NO_RECIPIENT if address else NO_SENDER
+    session.add(mail)
+    session.flush()
+    remember_message_id(session, mail.rfc_message_id, conversation.id, mail.message_id)
+    _show_on_message(session, mail)
+    return mail
+
+
+# --- sending ------------------------------------------------------------------------------
+
+
+def send_due(uow_factory: Callable[[], UnitOfWork], mailer: Mailer, now: datetime,
+             limit: int = 20) -> SendReport:
+    """Send up to ``limit`` queued mails due at ``now``, each claimed first (two workers
+    never send one mail twice), and record each outcome. Safe to call at any time."""
+    with uow_factory() as uow:
+        claimed = claim_due(uow, now, limit)
+    outcomes = Counter(_send_one(uow_factory, mailer, i, now) for i in claimed)
+    return SendReport(outcomes[OutboundState.SENT], outcomes[OutboundState.QUEUED],
+                      outcomes[OutboundState.FAILED])
+
+
+def claim_due(uow: UnitOfWork, now: datetime, limit: int) -> list[int]:
+    """Take up to ``limit`` due mails, counting the attempt: their next attempt moves a
+    lease ahead, so no other worker takes them meanwhile.
+
+    One conditional UPDATE: on PostgreSQL its subquery skips the rows another worker has
+    locked (``FOR UPDATE SKIP LOCKED``); on SQLite the write lock serialises the claims.
+    """
+    due = (OutboundEmail.state == OutboundState.QUEUED, OutboundEmail.next_attempt_at <= now)
+    candidates = (select(OutboundEmail.id).where(*due)
+                  .order_by(OutboundEmail.next_attempt_at, OutboundEmail.id).limit(limit)
+                  .with_for_update(skip_locked=True))
+    claimed = uow.session.scalars(
+        update(OutboundEmail).where(OutboundEmail.id.in_(candidates), *due)
+        .values(attempts=OutboundEmail.attempts + 1, next_attempt_at=now + CLAIM_LEASE)
+        .returning(OutboundEmail.id).execution_options(synchronize_session=False)).all()
+    uow.commit()
+    return sorted(claimed)
+
+
+def retry_delay(attempts: int) -> timedelta | None:
+    """How long after the ``attempts``-th failed attempt to try again; None: give up."""
+    return RETRY_DELAYS[attempts - 1] if attempts < MAX_ATTEMPTS else None
+
+
+def _send_one(uow_factory: Callable[[], UnitOfWork], mailer: Mailer, outbound_id: int,
+              now: datetime) -> OutboundState:
+    """Send one claimed mail; whatever goes wrong is recorded on it, never raised."""
+    try:
+        with uow_factory() as uow:
+            mail = get_or_404(uow.session, OutboundEmail, outbound_id)
+            envelope = (build_mime(mail, now), mail.from_address, mail.recipients)
+        refused = mailer.send(*envelope)
+    except SendFailed as exc:
+        return _record_failure(uow_factory, outbound_id, str(exc), exc.permanent, now)
+    except Exception as exc:  # an unforeseen error must not hold up the other mails
+        log.exception("outbound email %s could not be sent", outbound_id)
+        return _record_failure(uow_factory, outbound_id, f"{type(exc).__name__}: {exc}",
+                               False, now)
+    return _record_sent(uow_factory, outbound_id, refused, now)
+
+
+def _record_sent(uow_factory: Callable[[], UnitOfWork], outbound_id: int,
+                 refused: dict[str, str], now: datetime) -> OutboundState:
+    with uow_factory() as uow:
+        mail = get_or_404(uow.session, OutboundEmail, outbound_id, lock=True)
+        mail.state, mail.sent_at = OutboundState.SENT, now
+        mail.last_error = f"not accepted for {refusals_text(refused)}" if refused else ""
+        _show_on_message(uow.session, mail)
+        uow.commit()
+    return OutboundState.SENT
+
+
+def _record_failure(uow_factory: Callable[[], UnitOfWork], outbound_id: int, reason: str,
+                    permanent: bool, now: datetime) -> OutboundState:
+    """A retry after the attempt's delay, or failed for good (permanent, or the last try)."""
+    with uow_factory() as uow:
+        mail = get_or_404(uow.session, OutboundEmail, outbound_id, lock=True)
+        delay = None if permanent else retry_delay(mail.attempts)
+        mail.last_error = reason[:MAX_ERROR]
+        if delay is None:
+            mail.state = OutboundState.FAILED
+        else:
+            mail.next_attempt_at = now + delay
+        _show_on_message(uow.session, mail)
+        uow.commit()
+        return mail.state
+
+
+def _show_on_message(session: Session, mail: OutboundEmail) -> None:
+    """Mirror the mail's state on the message it carries, for the agents' thread."""
+    message = session.get(Message, mail.message_id) if mail.message_id else None
+    if message is not None:
+        message.meta = {**message.meta, "email": {
+            "outbound_id": mail.id, "state": mail.state.value, "error": mail.last_error}}
+
+
+# --- who, from whom, in which language ----------------------------------------------------
+
+
+def _goes_by_email(message: Message, conversation: Conversation) -> bool:
+    """An agent's public reply, on an email conversation or to a chat visitor's address."""
+    if message.author_kind != AuthorKind.AGENT or message.internal:
+        return False
+    return message.channel == Channel.EMAIL or (
+        message.channel == Channel.CHAT and bool(conversation.handoff.get("reply_by_email")))
+
+
+def _customer_address(session: Session, conversation: Conversation) -> str | None:
+    """Where the customer reads: the address a chat visitor left, else the one they last
+    wrote from (its Reply-To first), else their first working email identity."""
+    if conversation.channel == Channel.CHAT:
+        address = conversation.handoff.get("reply_by_email")
+    else:
+        address = (_address_written_from(session, conversation)
+                   or _email_identity(conversation.customer))
+    return address.lower() if address else None
+
+
+def _address_written_from(session: Session, conversation: Conversation) -> str | None:
+    metas = session.scalars(
+        select(Message.meta).where(Message.conversation_id == conversation.id,
+                                   Message.author_kind == AuthorKind.CUSTOMER,
+                                   Message.author_id == conversation.customer_id)
+        .order_by(Message.seq.desc()).limit(ADDRESSES_SCANNED))
+    for meta in metas:
+        headers = meta.get("email") or {}
+        for address in [*(headers.get("reply_to") or []), headers.get("from")]:
+            if address and address.get("email"):
+                return address["email"]
+    return None
+
+
+def _email_identity(customer: Customer) -> str | None:
+    emails = [i for i in customer.identities if i.kind == IdentityKind.EMAIL]
+    emails.sort(key=lambda i: i.bouncing)
+    return emails[0].value if emails else None
+
+
+def _copied(session: Session, conversation_id: int, to: str | None) -> list[str]:
+    """The conversation's participants, for the Cc of agent replies."""
+    emails = session.scalars(select(ConversationParticipant.email).where(
+        ConversationParticipant.conversation_id == conversation_id)
+        .order_by(ConversationParticipant.email))
+    return [e for e in emails if e != to]
+
+
+def _sender(session: Session, policy: MailPolicy,
+            conversation: Conversation) -> tuple[str, str]:
+    """(name, address) of the mailbox the conversation's mail came through, else of one
+    of its queue's, else of ``mail_from``; ("", "") when there is none."""
+    mailbox = session.scalar(
+        select(Mailbox).join(InboundEmail, InboundEmail.mailbox_id == Mailbox.id)
+        .where(InboundEmail.conversation_id == conversation.id)
+        .order_by(InboundEmail.id.desc()).limit(1))
+    if mailbox is None and conversation.queue_id is not None:
+        mailbox = session.scalar(select(Mailbox).where(
+            Mailbox.queue_id == conversation.queue_id, Mailbox.active.is_(True))
+            .order_by(Mailbox.id).limit(1))
+    if mailbox is not None:
+        return mailbox.name, mailbox.address
+    return parseaddr(policy.mail_from) if policy.mail_from else ("", "")
+
+
+def _locale(session: Session, policy: MailPolicy, conversation: Conversation) -> str:
+    """The customer's language, else the chat site's, else the default (each as given
+    or as its base language, ``fr-CA`` → ``fr``)."""
+    site = session.get(Site, conversation.site_id) if conversation.site_id else None
+    for wanted in (conversation.customer.language, site.language if site else None):
+        for code in (wanted, (wanted or "").replace("_", "-").split("-")[0].lower()):
+            if code and code in policy.languages:
+                return code
+    return policy.default_locale
+
+
+def _thread_ids(session: Session, conversation_id: int) -> tuple[str | None, list[str]]:
+    """In-Reply-To: the customer's latest email (else the latest known); References: the
+    conversation's Message-IDs, oldest first, ending with the one replied to."""
+    known = list(session.scalars(select(EmailMessageRef.rfc_message_id).where(
+        EmailMessageRef.conversation_id == conversation_id).order_by(EmailMessageRef.id)))
+    inbound = session.scalar(
+        select(EmailMessageRef.rfc_message_id)
+        .join(Message, Message.id == EmailMessageRef.message_id)
+        .where(EmailMessageRef.conversation_id == conversation_id,
+               Message.author_kind == AuthorKind.CUSTOMER)
+        .order_by(EmailMessageRef.id.desc()).limit(1))
+    parent = inbound or (known[-1] if known else None)
+    if parent is None:
+        return None, []
+    return parent, [*[i for i in known if i != parent][-(MAX_REFERENCES - 1):], parent]
+
+
+# --- what automatic mail checks -----------------------------------------------------------
+
+
+def _opened_by_email(session: Session, conversation_id: int) -> bool:
+    return session.scalar(select(InboundEmail.id).where(
+        InboundEmail.conversation_id == conversation_id,
+        InboundEmail.outcome == IntakeOutcome.NEW_CONVERSATION).limit(1)) is not None
+
+
+def _may_send_automatic(session: Session, conversation: Conversation, to: str,
+                        kind: OutboundKind) -> bool:
+    """Not twice the same kind in one conversation, never to an address that bounced."""
+    already = session.scalar(select(OutboundEmail.id).where(
+        OutboundEmail.conversation_id == conversation.id, OutboundEmail.kind == kind)
+        .limit(1)) is not None
+    bouncing = session.scalar(select(Identity.id).where(
+        Identity.kind == IdentityKind.EMAIL, Identity.value == to,
+        Identity.bouncing.is_(True)).limit(1)) is not None
+    return not already and not bouncing
+
+
+def _acknowledged_lately(session: Session, to: str) -> int:
+    return session.scalar(select(func.count()).select_from(OutboundEmail).where(
+        OutboundEmail.kind == OutboundKind.ACKNOWLEDGEMENT, OutboundEmail.to_address == to,
+        OutboundEmail.created_at > utcnow() - timedelta(hours=1))) or 0
+
+
+# --- template contexts --------------------------------------------------------------------
+
+
+def _greeting_context(conversation: Conversation) -> dict[str, Any]:
+    return {"name": conversation.customer.name}
+
+
+def _reply_context(session: Session, message: Message) -> dict[str, Any]:
+    author = session.get(User, message.author_id) if message.author_id else None
+    # Sanitized HTML: the one value the HTML template does not escape.
+    html = Markup(sanitize_html(message.body_html)) if message.body_html else None  # noqa: S704
+    return {"body": message.body, "body_html": html, "body_paragraphs": paragraphs(message.body),
+            "agent_name": author.name if author else ""}
