@@ -14,6 +14,9 @@
 
   const userId = Number((thread || inboxNav).dataset.userId);
   const socket = window.io("/agent"); // the session cookie authenticates
+  // Says whether live updates flow (the server joins this page's rooms on connect).
+  socket.on("connect", () => { document.documentElement.dataset.live = "on"; });
+  socket.on("disconnect", () => { document.documentElement.dataset.live = "off"; });
 
   // ------------------------------------------------------------ handoffs to my queues
   // The server sends a queue's handoffs (with queue_id) to the agents of that queue.

@@ -63,6 +63,7 @@ def test_a_handed_off_chat_is_signalled_accepted_and_answered_live(live_server, 
         "link", name=re.compile("Chat FR"))
     queue_link.click()
     expect(page.get_by_role("button", name="Take over")).to_be_visible()
+    expect(page.locator("html[data-live=on]")).to_have_count(1)  # its queue rooms are joined
     page.mouse.click(5, 300)  # a first interaction: the page may now play its chime
 
     with live_server.app.app_context(), unit_of_work() as uow:
