@@ -21,6 +21,7 @@ none is left unprocessed, and every person's mail has its message.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -69,6 +70,7 @@ class Result:
     reason: str
     inbound_id: int | None
     thread_rule: str | None
+    same_bytes: bool | None = None  # a duplicate: the stored email's bytes again?
 
 
 # --- inputs -------------------------------------------------------------------------------
@@ -126,8 +128,14 @@ def ingest_one(item: Input) -> Result:
         return Result(item, REJECTED, exc.message, None, None)
     except Exception as exc:  # the point of the run: a crash is counted, never hidden
         return Result(item, CRASHED, f"{type(exc).__name__}: {exc}", None, None)
+    same = _same_bytes(item.raw, outcome.inbound_id) if outcome.duplicate else None
     return Result(item, outcome.outcome, outcome.reason, outcome.inbound_id,
-                  outcome.thread_rule)
+                  outcome.thread_rule, same)
+
+
+def _same_bytes(raw: bytes, inbound_id: int) -> bool:
+    first = db.session.get(InboundEmail, inbound_id)
+    return first is not None and first.sha256 == hashlib.sha256(raw).hexdigest()
 
 
 def accounting_problems(app: Flask, results: list[Result]) -> list[str]:
@@ -200,7 +208,20 @@ def outcome_details(results: list[Result]) -> str:
 def _why(result: Result) -> str:
     if result.outcome == IntakeOutcome.APPENDED.value:
         return f"threaded by `{result.thread_rule}`"
+    if result.same_bytes is not None:
+        content = "the same bytes" if result.same_bytes else "other content"
+        return f"{result.reason} ({content})"
     return " ".join(result.reason.split())[:200] or "(no reason given)"
+
+
+def duplicates_note(results: list[Result]) -> str:
+    """How many duplicates are other content reusing an earlier input's Message-ID."""
+    reused = sum(r.same_bytes is False for r in results)
+    if not reused:
+        return ""
+    return (f"{reused} of the duplicates are other files reusing an earlier file's "
+            "Message-ID (the corpora's test fixtures do): the intake keys each email on its "
+            "Message-ID, so their own content is not kept; the first file's is.\n\n")
 
 
 def verdict(results: list[Result], problems: list[str]) -> str:
@@ -229,6 +250,7 @@ def report(emails: Path) -> str:
             f"throw-away app on SQLite: {seconds:.1f} s in all, "
             f"{seconds / len(inputs) * 1000:.0f} ms per input.\n\n"
             f"{outcome_table(results)}\n\n{verdict(results, problems)}\n\n"
+            f"{duplicates_note(results)}"
             f"What the inputs other than new conversations became:\n\n"
             f"{outcome_details(results)}\n")
 
