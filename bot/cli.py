@@ -32,6 +32,10 @@ def bot_evaluate(kb_path: Path, questions_path: Path, details_path: Path | None)
     # Imported here: every app registers this group, few processes run it.
     from bot.evaluate import EvaluationError, detail, evaluate, metrics, read_questions
 
+    if details_path is not None and not details_path.parent.is_dir():
+        # Checked before the replay: it can take many minutes.
+        raise click.BadParameter(f"folder {details_path.parent} does not exist",
+                                 param_hint="--details")
     started = time.monotonic()
     # The details file records every escalation: one log line each would only be noise.
     logging.getLogger("bot.kb_engine").setLevel(logging.WARNING)

@@ -73,3 +73,15 @@ def test_a_questions_file_that_is_not_jsonl_is_a_one_line_error(tmp_path):
                                             "--questions", str(questions)])
     assert result.exit_code == 1
     assert "questions line 1" in result.output
+
+
+def test_a_details_file_in_a_missing_folder_is_refused_before_the_replay(tmp_path):
+    from click.testing import CliRunner
+
+    kb, questions = write_kb(tmp_path / "kb.jsonl"), write_questions(tmp_path / "q.jsonl")
+    details = tmp_path / "missing" / "details.jsonl"
+    result = CliRunner().invoke(bot_group, ["evaluate", "--kb", str(kb), "--questions",
+                                            str(questions), "--details", str(details)])
+    assert result.exit_code == 2
+    assert "--details" in result.output and "does not exist" in result.output
+    assert "replayed" not in result.output
