@@ -60,3 +60,12 @@ def test_no_free_connection_is_503_with_retry_after(one_connection_app):
     assert (response.status_code, error_of(response)["code"]) == (503, "database_busy")
     assert response.headers["Retry-After"] == "1"
     assert api.get("/me").status_code == 200
+
+
+def test_an_agent_reply_goes_through_a_pool_of_one(one_connection_app):
+    make = Factory(one_connection_app)
+    conversation = make.conversation()
+    api = ApiClient(one_connection_app.test_client(),
+                    make.token(make.user(), ["conversations:write"]))
+    response = api.post(f"/conversations/{conversation.id}/reply", json={"body": "On its way"})
+    assert response.status_code == 201, response.get_data(as_text=True)
