@@ -41,9 +41,12 @@ T = TypeVar("T")
 
 
 def send_outbox() -> None:
-    """Send the outgoing mail that is due (one ``send_due`` batch a tick); without an SMTP
-    server configured it waits in the outbox."""
-    mailer = mailer_from_settings(current_app.config["COMPTOIR"])
+    """Queue the replies missed after their commit, then send the outgoing mail that is due
+    (one ``send_due`` batch a tick); without an SMTP server configured it waits."""
+    settings = current_app.config["COMPTOIR"]
+    outbox.queue_missed_replies(unit_of_work, outbox.MailPolicy.from_settings(settings),
+                                utcnow())
+    mailer = mailer_from_settings(settings)
     if mailer is not None:
         outbox.send_due(unit_of_work, mailer, utcnow())
 

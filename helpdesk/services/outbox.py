@@ -69,6 +69,8 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 # A claimed mail is nobody else's this long: longer than any SMTP exchange, so only the
 # mail of a worker that died while sending is tried again.
 CLAIM_LEASE = timedelta(minutes=10)
+MISSED_REPLY_GRACE = timedelta(minutes=1)
+MISSED_REPLY_WINDOW = timedelta(days=2)
 MAX_REFERENCES = 20
 MAX_ERROR = 2000
 ADDRESSES_SCANNED = 20  # the customer's latest messages read for the address they write from
@@ -121,6 +123,27 @@ def queue_agent_reply(uow: UnitOfWork, policy: MailPolicy,
                   cc=_copied(uow.session, conversation.id, to))
     uow.commit()
     return mail
+
+
+def queue_missed_replies(uow_factory: Callable[[], UnitOfWork], policy: MailPolicy,
+                         now: datetime) -> int:
+    """Queue the agents' email replies that an after-commit handler failed to queue (the
+    reply is committed first, its mail queued after): the worker's safety net. Looks at
+    replies older than ``MISSED_REPLY_GRACE`` (the handler had its chance) and younger
+    than ``MISSED_REPLY_WINDOW``; returns how many it queued."""
+    with uow_factory() as uow:
+        missed = list(uow.session.scalars(
+            select(Message.id).outerjoin(OutboundEmail, OutboundEmail.message_id == Message.id)
+            .where(Message.author_kind == AuthorKind.AGENT, Message.internal.is_(False),
+                   Message.channel == Channel.EMAIL, OutboundEmail.id.is_(None),
+                   Message.created_at.between(now - MISSED_REPLY_WINDOW,
+                                              now - MISSED_REPLY_GRACE))))
+    for message_id in missed:
+        log.warning("queueing agent reply %s by email: it was missed after its commit",
+                    message_id)
+        with uow_factory() as uow:
+            queue_agent_reply(uow, policy, message_id)
+    return len(missed)
 
 
 def queue_acknowledgement(uow: UnitOfWork, policy: MailPolicy,

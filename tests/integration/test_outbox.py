@@ -495,3 +495,23 @@ def test_two_workers_at_once_never_send_a_mail_twice(postgres_app, make, agent):
     ids = [m["Message-ID"] for m in mailer.messages]
     assert len(ids) == len(set(ids)) == 30
     assert sum(r.sent for r in reports) == 30
+
+
+def test_a_reply_whose_mail_was_not_queued_after_its_commit_is_queued_by_the_worker(
+        mail_app, deliver, agent, monkeypatch):
+    def handler_down(*_args):
+        raise RuntimeError("the outbox handler is down")
+
+    first = deliver(raw_email(name="Ada", message_id="lost@mail.example"))
+    monkeypatch.setattr("helpdesk.mail.triggers.outbox.queue_agent_reply", handler_down)
+    message = reply(mail_app, agent, first.conversation_id)
+    monkeypatch.undo()
+    assert outgoing(mail_app, OutboundKind.AGENT_REPLY) == []
+    policy = outbox.MailPolicy.from_settings(mail_app.config["COMPTOIR"])
+    with mail_app.app_context():
+        assert outbox.queue_missed_replies(unit_of_work, policy, utcnow()) == 0  # in grace
+        later = utcnow() + timedelta(minutes=2)
+        assert outbox.queue_missed_replies(unit_of_work, policy, later) == 1
+        assert outbox.queue_missed_replies(unit_of_work, policy, later) == 0  # once
+    [mail] = outgoing(mail_app, OutboundKind.AGENT_REPLY)
+    assert mail.message_id == message.id
