@@ -24,8 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from benchmarks.banking77_kb import humanise, texts_by_category, train_csv
-from helpdesk import create_app, migrate
 from helpdesk.extensions import db
+from helpdesk.migrate import migrated_app
 from knowledge_base.models import (
     Article,
     ArticleContent,
@@ -54,17 +54,10 @@ SETTLE_TIMEOUT = 3600.0
 @contextmanager
 def throwaway_app(embedder_factory: Callable[[], Embedder] | None = None) -> Iterator[Flask]:
     """A migrated app on an SQLite file in a temporary folder, deleted afterwards."""
-    with tempfile.TemporaryDirectory(prefix="comptoir-bench-") as folder:
-        app = create_app({"database_url": f"sqlite:///{folder}/kb.db",
-                          "instance_path": f"{folder}/instance", "secret_key": "benchmark",
-                          "log_level": "WARNING"}, embedder_factory=embedder_factory)
-        with app.app_context():
-            migrate.upgrade(db.engine)
-        try:
-            yield app
-        finally:
-            with app.app_context():
-                db.engine.dispose()
+    with tempfile.TemporaryDirectory(prefix="comptoir-bench-") as folder, migrated_app(
+            {"database_url": f"sqlite:///{folder}/kb.db", "instance_path": f"{folder}/instance",
+             "secret_key": "benchmark", "log_level": "WARNING"}, embedder_factory) as app:
+        yield app
 
 
 def indexed_vectors(service: SearchService) -> int:

@@ -62,7 +62,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from email.header import Header
 from email.utils import formataddr, formatdate
@@ -74,11 +74,11 @@ from sqlalchemy import create_engine, select, text
 from benchmarks.banking77_kb import SHARED_DATA_ENV, shared_data_dir
 from benchmarks.common import header, load_note, write_section
 from benchmarks.email_corpus import corpus_inputs
-from helpdesk import create_app, migrate
 from helpdesk.events import SYSTEM
 from helpdesk.extensions import db, unit_of_work
 from helpdesk.mail import MailKind, UnparseableEmail, parse_email
 from helpdesk.mail.threading import conversation_token
+from helpdesk.migrate import migrated_app
 from helpdesk.models import Conversation, InboundEmail, Message
 from helpdesk.services import mailboxes
 from tests.dovecot import MISSING, Account, dovecot_binary, mailbox_fields, private_dovecot
@@ -618,19 +618,11 @@ def delete_message(account: Account, uid: int) -> None:
 # --- Comptoir -------------------------------------------------------------------------------
 
 
-@contextmanager
-def comptoir_app(database: str, folder: Path) -> Iterator[Flask]:
+def comptoir_app(database: str, folder: Path) -> AbstractContextManager[Flask]:
     """An app on the fresh database, migrated."""
-    app = create_app({"database_url": f"{POSTGRES}/{database}",
-                      "instance_path": str(folder / "instance"), "secret_key": SECRET_KEY,
-                      "log_level": "WARNING"})
-    with app.app_context():
-        migrate.upgrade(db.engine)
-    try:
-        yield app
-    finally:
-        with app.app_context():
-            db.engine.dispose()
+    return migrated_app({"database_url": f"{POSTGRES}/{database}",
+                         "instance_path": str(folder / "instance"), "secret_key": SECRET_KEY,
+                         "log_level": "WARNING"})
 
 
 def run_comptoir(app: Flask, folder: Path, account: Account) -> Run:

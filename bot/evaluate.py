@@ -24,9 +24,9 @@ from bot.actions import Action, Answer, Clarify, Escalate
 from bot.engine import BotContext
 from bot.kb_engine import KnowledgeBaseEngine
 from bot.service import Assistant, init_app
-from helpdesk import create_app, migrate
 from helpdesk.events import SYSTEM
 from helpdesk.extensions import db, unit_of_work
+from helpdesk.migrate import migrated_app
 from knowledge_base import importer
 from knowledge_base.models import Article
 from knowledge_base.search import search_service
@@ -124,17 +124,10 @@ def evaluate(kb: Path, questions: Sequence[Question],
 @contextmanager
 def throwaway_app(embedder_factory: Callable[[], Embedder] | None) -> Iterator[Flask]:
     """A migrated app on SQLite in a temporary folder, deleted afterwards."""
-    with tempfile.TemporaryDirectory(prefix="comptoir-bot-evaluate-") as folder:
-        app = create_app({"database_url": f"sqlite:///{folder}/kb.db",
-                          "instance_path": f"{folder}/instance", "secret_key": "evaluate",
-                          "log_level": "WARNING"}, embedder_factory=embedder_factory)
-        with app.app_context():
-            migrate.upgrade(db.engine)
-        try:
-            yield app
-        finally:
-            with app.app_context():
-                db.engine.dispose()
+    with tempfile.TemporaryDirectory(prefix="comptoir-bot-evaluate-") as folder, migrated_app(
+            {"database_url": f"sqlite:///{folder}/kb.db", "instance_path": f"{folder}/instance",
+             "secret_key": "evaluate", "log_level": "WARNING"}, embedder_factory) as app:
+        yield app
 
 
 def import_kb(path: Path) -> dict[int, str]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
@@ -13,6 +16,9 @@ from sqlalchemy.engine import Engine
 
 from helpdesk.errors_http import error_response
 from helpdesk.extensions import db
+
+if TYPE_CHECKING:
+    from knowledge_base.search.embedder import Embedder
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -35,6 +41,23 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
+
+
+@contextmanager
+def migrated_app(config: Mapping[str, Any],
+                 embedder_factory: Callable[[], Embedder] | None = None) -> Iterator[Flask]:
+    """A throw-away app (evaluation, benchmarks) on a database upgraded to the latest
+    schema first; its connection pool is disposed on the way out."""
+    from helpdesk import create_app  # helpdesk's factory imports this module
+
+    app = create_app(config, embedder_factory=embedder_factory)
+    with app.app_context():
+        upgrade(db.engine)
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.engine.dispose()
 
 
 def downgrade(engine: Engine, revision: str) -> None:
