@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -34,6 +35,7 @@ from helpdesk.services import mailboxes, outbox
 log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL = 5.0
+SWEEP_INTERVAL = 60.0  # seconds between two looks for replies missed after their commit
 IDLE_ROUND = 25 * 60.0  # RFC 2177: renew IDLE before the server's 30-minute timeout
 IDLE_RETRY = 60.0
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -41,14 +43,17 @@ T = TypeVar("T")
 
 
 def send_outbox() -> None:
-    """Queue the replies missed after their commit, then send the outgoing mail that is due
-    (one ``send_due`` batch a tick); without an SMTP server configured it waits."""
-    settings = current_app.config["COMPTOIR"]
-    outbox.queue_missed_replies(unit_of_work, outbox.MailPolicy.from_settings(settings),
-                                utcnow())
-    mailer = mailer_from_settings(settings)
+    """Send the outgoing mail that is due (one ``send_due`` batch a tick); without an SMTP
+    server configured it waits in the outbox."""
+    mailer = mailer_from_settings(current_app.config["COMPTOIR"])
     if mailer is not None:
         outbox.send_due(unit_of_work, mailer, utcnow())
+
+
+def queue_missed_replies() -> None:
+    """Queue the email replies whose mail was not queued after their commit."""
+    policy = outbox.MailPolicy.from_settings(current_app.config["COMPTOIR"])
+    outbox.queue_missed_replies(unit_of_work, policy, utcnow())
 
 
 class Worker:
@@ -61,6 +66,7 @@ class Worker:
         self._woken: set[int] = set()
         self._woken_lock = threading.Lock()
         self._watchers: dict[int, IdleWatcher] = {}
+        self._next_sweep = 0.0
 
     def run(self, *, once: bool = False,
             report: Callable[[PollResult], None] = lambda _result: None) -> None:
@@ -87,6 +93,9 @@ class Worker:
             if self.stopping.is_set():
                 break
             results.append(self._poll(mailbox_id))
+        if time.monotonic() >= self._next_sweep:  # a scan of recent replies: not every tick
+            self._next_sweep = time.monotonic() + SWEEP_INTERVAL
+            _guarded("queueing missed replies", queue_missed_replies)
         _guarded("sending the outbox", send_outbox)
         return results
 
