@@ -1,6 +1,6 @@
 """The virtual assistant: answers customers from the knowledge base, hands over to people.
 
 ``engine.Engine`` is the seam the transport calls (``respond(context, message)`` →
-actions of ``actions``); ``kb_engine.KnowledgeBaseEngine`` is the built-in one,
+responses of ``responses``); ``kb_engine.KnowledgeBaseEngine`` is the built-in one,
 ``service.assistant(app).engine`` the app's instance. See docs/assistant.md.
 """

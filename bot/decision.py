@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.actions import EscalationReason
 from bot.engine import BotContext
+from bot.responses import EscalationReason
 from knowledge_base.search.engine import SearchHit
 
 MAX_OPTIONS = 3

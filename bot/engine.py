@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Protocol
 
-from bot.actions import Action
+from bot.responses import Action
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-from bot.actions import Action, Answer, Clarify, Escalate
 from bot.engine import BotContext
 from bot.kb_engine import KnowledgeBaseEngine
+from bot.responses import Action, Answer, Clarify, Escalate
 from bot.service import Assistant, init_app
 from helpdesk.events import SYSTEM
 from helpdesk.extensions import db, unit_of_work

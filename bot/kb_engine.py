@@ -16,7 +16,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.actions import (
+from bot.calibration import HITS, ConfidenceModel
+from bot.decision import Decision, Outcome, decide, handover_reason
+from bot.engine import BotContext, BotThresholds
+from bot.human_request import HumanRequestDetector
+from bot.responses import (
     Action,
     Answer,
     Citation,
@@ -24,10 +28,6 @@ from bot.actions import (
     Escalate,
     EscalationReason,
 )
-from bot.calibration import HITS, ConfidenceModel
-from bot.decision import Decision, Outcome, decide, handover_reason
-from bot.engine import BotContext, BotThresholds
-from bot.human_request import HumanRequestDetector
 from knowledge_base.help_centre.views import slugify
 from knowledge_base.models import Article, ArticleChunk, ChunkKind
 from knowledge_base.search.embedder import Embedder, Vectors

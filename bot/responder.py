@@ -17,9 +17,9 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-from bot.actions import Action, Answer, Clarify, Escalate
 from bot.engine import BotContext, Engine, SiteThresholds
 from bot.handoff import hand_off
+from bot.responses import Action, Answer, Clarify, Escalate
 from bot.service import assistant
 from helpdesk import events
 from helpdesk.extensions import db, unit_of_work

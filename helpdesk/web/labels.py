@@ -24,7 +24,7 @@ LABELS: dict[str, dict[str, LazyString]] = {
     "role": {"admin": _l("Administrator"), "supervisor": _l("Supervisor"), "agent": _l("Agent"),
              "knowledge_manager": _l("Knowledge manager")},
     "owner": {"bot": _l("Assistant"), "queue": _l("Queue"), "agent": _l("Agent")},
-    # Why the assistant handed a chat over (bot.actions.EscalationReason).
+    # Why the assistant handed a chat over (bot.responses.EscalationReason).
     "handoff": {"asked_for_human": _l("The customer asked to talk to a person"),
                 "low_confidence": _l("The assistant was not confident enough to answer"),
                 "no_articles": _l("No help article matched the question"),

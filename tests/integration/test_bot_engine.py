@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from bot.actions import Answer, Escalate, EscalationReason
 from bot.engine import BotContext, SiteThresholds
 from bot.kb_engine import KnowledgeBaseEngine, UnansweredQuestion
+from bot.responses import Answer, Escalate, EscalationReason
 from bot.service import Assistant, init_app
 from helpdesk import create_app, migrate
 from helpdesk.events import SYSTEM

@@ -2,9 +2,9 @@
 
 import pytest
 
-from bot.actions import EscalationReason
 from bot.decision import Outcome, decide, handover_reason
 from bot.engine import BotContext, BotThresholds, SiteThresholds
+from bot.responses import EscalationReason
 from knowledge_base.search.engine import SearchHit
 
 
