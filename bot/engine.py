@@ -49,6 +49,8 @@ class BotContext:
     ``unhelpful_streak``: the assistant's answers in a row the customer followed with
     another question instead of thanks; ``marked_unhelpful``: the customer pressed
     "not helpful" on the last answer. The conversation state machine keeps both.
+    ``payload``: the payload of the quick reply the customer pressed, when they did (a
+    dialogue engine such as Rasa gets it instead of the button's title).
     """
 
     conversation_id: int | None = None
@@ -56,9 +58,11 @@ class BotContext:
     unhelpful_streak: int = 0
     marked_unhelpful: bool = False
     thresholds: SiteThresholds | None = None
+    payload: str | None = None
 
 
 class Engine(Protocol):
     def respond(self, context: BotContext, message: str) -> list[Action]:
-        """The actions to take for ``message`` (at least one)."""
+        """The actions to take for ``message``, in order. The built-in engine always takes
+        one; a dialogue engine (Rasa) may take none: it chose to say nothing."""
         ...

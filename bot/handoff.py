@@ -3,6 +3,8 @@
 The packet is built before routing: what the customer wants (their own words), the
 articles the assistant tried, who they are (verified or not) and their recent history.
 When nobody can take the chat, the customer is told so and offered to leave an email.
+An outside dialogue engine (Rasa) asks for the same handoff through ``request_handoff``,
+naming the queue it wants.
 """
 
 from __future__ import annotations
@@ -12,8 +14,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from helpdesk.models import AuthorKind, Conversation, Customer, Message, Owner, Site
+from helpdesk.errors import ValidationFailed
+from helpdesk.models import (
+    AuthorKind,
+    Channel,
+    Conversation,
+    Customer,
+    Message,
+    Owner,
+    Queue,
+    Site,
+)
 from helpdesk.services import chat, conversations
+from helpdesk.services.common import get_or_404
 from helpdesk.services.conversations import BOT_ACTOR, NewMessage
 from helpdesk.uow import UnitOfWork
 
@@ -34,24 +47,44 @@ TEXTS = {
 }
 
 
-def hand_off(uow: UnitOfWork, conversation_id: int, reason: str) -> Conversation:
-    """Route the chat to its site's queue with a handoff packet and tell the customer.
-    Idempotent: a conversation people already own is left as it is."""
+def hand_off(uow: UnitOfWork, conversation_id: int, reason: str, *,
+             queue_id: int | None = None) -> Conversation:
+    """Route the chat to ``queue_id`` (default: its site's queue) with a handoff packet
+    and tell the customer. Idempotent: a conversation people already own is left as it is."""
     conversation = uow.session.get(Conversation, conversation_id)
     if conversation is None or conversation.owner != Owner.BOT:
         return conversation
     site = uow.session.get(Site, conversation.site_id) if conversation.site_id else None
-    available = site is not None and chat.agents_available(uow.session, site)
+    queue_id = queue_id or (site.queue_id if site else None)
+    available = site is not None and chat.agents_online(uow.session, queue_id)
     packet = handoff_packet(uow.session, conversation, reason, available=available)
     conversations.hand_over(uow, BOT_ACTOR, conversation_id, owner=Owner.QUEUE,
-                            reason=reason, queue_id=site.queue_id if site else None,
-                            packet=packet)
+                            reason=reason, queue_id=queue_id, packet=packet)
     text = TEXTS[_language(uow.session, conversation)]["connecting" if available else "offline"]
     meta = {} if available else {"options": [{"kind": "leave_contact", "label": ""}]}
     conversations.post_message(uow, conversation_id, NewMessage(
         body=text, author=BOT_ACTOR, client_id=f"handoff-{conversation_id}-{conversation.last_seq}",
         meta=meta))
     return conversation
+
+
+def request_handoff(uow: UnitOfWork, conversation_id: int, reason: str,
+                    queue_name: str | None = None) -> Conversation:
+    """``hand_off`` asked for from outside (an external dialogue engine), to the queue
+    named ``queue_name`` if given. Only a chat the assistant owns moves; any other
+    conversation is returned unchanged, so a retry is harmless."""
+    conversation = get_or_404(uow.session, Conversation, conversation_id)
+    queue_id = _queue_named(uow.session, queue_name) if queue_name else None
+    if conversation.channel != Channel.CHAT:
+        return conversation
+    return hand_off(uow, conversation_id, reason, queue_id=queue_id)
+
+
+def _queue_named(session: Session, name: str) -> int:
+    queue_id = session.scalar(select(Queue.id).where(Queue.name == name.strip()))
+    if queue_id is None:
+        raise ValidationFailed(f"no queue is named {name!r}", field="queue")
+    return queue_id
 
 
 def handoff_packet(session: Session, conversation: Conversation, reason: str, *,

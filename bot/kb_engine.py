@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -100,6 +100,17 @@ class KnowledgeBaseEngine:
         decision, _ = self.decide(context, message)
         return self.actions(context, message, decision)
 
+    def answer_or_escalate(self, context: BotContext, message: str) -> Answer | Escalate:
+        """The decision for a question asked on its own, without buttons to offer (the API,
+        e.g. for Rasa's fallback action): where a chat would offer close choices, the best
+        of them answers."""
+        decision, _ = self.decide(context, message)
+        if decision.outcome is Outcome.CLARIFY:
+            decision = replace(decision, outcome=Outcome.ANSWER, hits=decision.hits[:1])
+        [action] = self.actions(context, message, decision)
+        assert not isinstance(action, Clarify)
+        return action
+
     def actions(self, context: BotContext, message: str, decision: Decision) -> list[Action]:
         """The actions carrying out ``decision``; an escalation is reported as unanswered."""
         action = self._action(decision, context.language)
@@ -153,7 +164,12 @@ def citation(session: Session, hit: SearchHit) -> Citation:
     title = article.title if article is not None else ""
     language = article.language if article is not None else "en"
     return Citation(hit.article_id, hit.version, title,
-                    f"/help/{language}/articles/{hit.article_id}-{slugify(title)}")
+                    article_url(hit.article_id, language, title))
+
+
+def article_url(article_id: int, language: str, title: str) -> str:
+    """The article's address in the help centre."""
+    return f"/help/{language}/articles/{article_id}-{slugify(title)}"
 
 
 def extract(session: Session, hit: SearchHit) -> str:

@@ -3,7 +3,8 @@ conversation, and stays silent once people do.
 
 After a customer's message is committed, the reply is computed on a worker thread (the
 customer's ack never waits for the model; in testing, inline, so tests see it at once) by
-the app's ``Engine``; its actions become bot messages, or a handoff.
+the app's ``Engine`` (``bot_engine``: the built-in one or Rasa); its actions become bot
+messages, or a handoff.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from flask import Flask
 from sqlalchemy import select
 
 from bot.engine import BotContext, Engine, SiteThresholds
-from bot.handoff import hand_off
-from bot.responses import Action, Answer, Clarify, Escalate
-from bot.service import assistant
+from bot.handoff import hand_off, request_handoff
+from bot.responses import Action, Answer, Clarify, Escalate, Reply
+from bot.service import chat_engine
 from helpdesk import events
+from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db, unit_of_work
 from helpdesk.models import AuthorKind, Channel, Conversation, Customer, Message, Owner, Site
 from helpdesk.services import conversations
@@ -35,12 +37,12 @@ WORKERS = 4
 
 
 def init_app(app: Flask, engine_factory: Callable[[], Engine] | None = None) -> ChatResponder:
-    """Answer the app's live chats with ``engine_factory()`` (default: the built-in
-    knowledge-base engine); calling it again swaps the engine."""
+    """Answer the app's live chats with ``engine_factory()`` (default: the engine the
+    ``bot_engine`` setting names); calling it again swaps the engine."""
     if EXTENSION not in app.extensions:
         app.extensions["comptoir.events"].subscribe(
             events.MessagePosted, lambda event: app.extensions[EXTENSION].on_message(event))
-    responder = ChatResponder(app, engine_factory or (lambda: assistant(app).engine),
+    responder = ChatResponder(app, engine_factory or (lambda: chat_engine(app)),
                               inline=app.config["COMPTOIR"].testing)
     app.extensions[EXTENSION] = responder
     return responder
@@ -86,32 +88,66 @@ class ChatResponder:
         message = db.session.get(Message, message_id)
         if conversation is None or message is None or conversation.owner != Owner.BOT:
             return  # people own it: the assistant stays silent
-        context = _context(conversation, _follow_up_streak(conversation.id))
-        for action in self.engine.respond(context, message.body):
+        context = _context(conversation, _follow_up_streak(conversation.id), message)
+        # End the read: no pooled connection waits on the engine (Rasa's actions may call
+        # our API meanwhile). The loaded rows stay usable (sessions do not expire on commit).
+        db.session.commit()
+        for position, action in enumerate(self.engine.respond(context, message.body)):
             if conversation_owner(conversation_id) != Owner.BOT:
                 return
-            self._apply(conversation, message, action)
+            self._apply(conversation, message, action, position)
 
-    def _apply(self, conversation: Conversation, message: Message, action: Action) -> None:
+    def _apply(self, conversation: Conversation, message: Message, action: Action,
+               position: int) -> None:
         with unit_of_work() as uow:
             if isinstance(action, Escalate):
                 _log_unanswered(uow, conversation, message, action)
-                hand_off(uow, conversation.id, action.reason)
+                _hand_off(uow, conversation.id, action)
             else:
-                post_reply(uow, conversation.id, message, action)
+                post_reply(uow, conversation.id, message, action, position)
 
 
 def post_reply(uow: UnitOfWork, conversation_id: int, question: Message,
-               action: Answer | Clarify) -> Message:
-    """The assistant's answer (with its citation) or its clarifying question (options)."""
-    if isinstance(action, Answer):
-        meta: dict[str, Any] = {"citations": [_citation(action.citation)], "feedback": True}
-    else:
-        meta = {"options": [{"label": o.title, "article_id": o.article_id} for o in
-                            action.options], "citations": [_citation(o) for o in action.options]}
+               action: Answer | Clarify | Reply, position: int = 0) -> Message:
+    """The assistant's answer (with its citation), its clarifying question (options) or
+    a dialogue engine's reply; ``position`` among the replies to ``question``."""
     return conversations.post_message(uow, conversation_id, NewMessage(
-        body=action.text, author=BOT_ACTOR, meta=meta,
-        client_id=f"bot-{question.id}-{type(action).__name__.lower()}"))
+        body=_body(action), author=BOT_ACTOR, meta=_meta(action),
+        client_id=f"bot-{question.id}-{position}-{type(action).__name__.lower()}"))
+
+
+def _body(action: Answer | Clarify | Reply) -> str:
+    """The message's text; a reply with none shows its image (the URL is what agents and
+    transcripts see) or its buttons."""
+    if not isinstance(action, Reply) or action.text.strip():
+        return action.text
+    return action.image or " / ".join(button.title for button in action.buttons)
+
+
+def _meta(action: Answer | Clarify | Reply) -> dict[str, Any]:
+    if isinstance(action, Answer):
+        return {"citations": [_citation(action.citation)], "feedback": True}
+    if isinstance(action, Clarify):
+        return {"options": [{"label": o.title, "article_id": o.article_id} for o in
+                            action.options], "citations": [_citation(o) for o in action.options]}
+    meta: dict[str, Any] = {"options": [{"label": b.title, "payload": b.payload}
+                                        for b in action.buttons]} if action.buttons else {}
+    if action.image:
+        meta["image"] = action.image
+    if action.custom is not None:
+        meta["custom"] = action.custom
+    return meta
+
+
+def _hand_off(uow: UnitOfWork, conversation_id: int, action: Escalate) -> None:
+    """Hand over to the queue the engine named; an unknown name falls back to the site's
+    queue (the customer must reach someone)."""
+    try:
+        request_handoff(uow, conversation_id, action.reason, action.queue)
+    except ValidationFailed as exc:
+        log.warning("handoff of conversation %s: %s; the site's queue takes it",
+                    conversation_id, exc.message)
+        hand_off(uow, conversation_id, action.reason)
 
 
 def conversation_owner(conversation_id: int) -> Owner | None:
@@ -120,10 +156,18 @@ def conversation_owner(conversation_id: int) -> Owner | None:
     return conversation.owner if conversation else None
 
 
-def _context(conversation: Conversation, streak: int) -> BotContext:
+def _context(conversation: Conversation, streak: int, message: Message) -> BotContext:
     site = db.session.get(Site, conversation.site_id) if conversation.site_id else None
     return BotContext(conversation_id=conversation.id, language=_language(conversation, site),
-                      unhelpful_streak=streak, thresholds=_site_thresholds(site))
+                      unhelpful_streak=streak, thresholds=_site_thresholds(site),
+                      payload=_button_payload(message))
+
+
+def _button_payload(message: Message) -> str | None:
+    """The payload of the quick reply the customer pressed (``choice.payload``), if any."""
+    choice = (message.meta or {}).get("choice")
+    payload = choice.get("payload") if isinstance(choice, dict) else None
+    return payload if isinstance(payload, str) and payload.strip() else None
 
 
 def _language(conversation: Conversation, site: Site | None) -> str:

@@ -1,9 +1,11 @@
-"""What the assistant does with a customer message: answer, offer choices, or hand over."""
+"""What the assistant does with a customer message: answer, offer choices, reply (a
+dialogue engine such as Rasa), or hand over."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class EscalationReason(StrEnum):
@@ -12,6 +14,8 @@ class EscalationReason(StrEnum):
     UNHELPFUL_STREAK = "unhelpful_streak"
     MARKED_UNHELPFUL = "marked_unhelpful"
     NO_ARTICLES = "no_articles"
+    # A dialogue engine (Rasa) handed over for a reason of its own.
+    ASSISTANT_HANDOFF = "assistant_handoff"
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,27 @@ class Escalate:
     reason: EscalationReason
     best_score: float | None
     text: str
+    queue: str | None = None  # the queue to route to, by name; None: the site's queue
 
 
-Action = Answer | Clarify | Escalate
+@dataclass(frozen=True)
+class Button:
+    """A quick reply: the customer sees and says ``title``; the engine gets ``payload``
+    (for Rasa, an intent such as ``/affirm`` or plain text)."""
+
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message of a dialogue engine (Rasa): its text, quick replies, an image's URL, and
+    a custom payload Comptoir does not interpret, kept with the message."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+    image: str | None = None
+    custom: dict[str, Any] | None = None
+
+
+Action = Answer | Clarify | Escalate | Reply

@@ -2,7 +2,8 @@
 
 ``init_app`` hooks the calibration onto the search service's background training, so the
 confidence model follows every change of the knowledge base (``search_service(app)
-.settle()`` waits for it too). ``assistant(app).engine`` is the default ``Engine``.
+.settle()`` waits for it too). ``assistant(app).engine`` is the built-in ``Engine``;
+``chat_engine(app)`` the one the ``bot_engine`` setting names for live chats.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.batching import BatchingEmbedder
 from bot.calibration import CalibrationSettings, ConfidenceModel, calibrate
-from bot.engine import BotThresholds
+from bot.engine import BotThresholds, Engine
 from bot.human_request import HumanRequestDetector
 from bot.kb_engine import FallbackConfidence, KnowledgeBaseEngine
+from bot.rasa_engine import HttpRasaClient, RasaEngine
 from helpdesk.extensions import db
 from knowledge_base.search import search_service, store
 
@@ -84,3 +86,14 @@ def init_app(app: Flask) -> Assistant:
 def assistant(app: Flask | None = None) -> Assistant:
     """The app's assistant, set up on first call when ``init_app`` was not."""
     return init_app(app or current_app._get_current_object())
+
+
+def chat_engine(app: Flask) -> Engine:
+    """The engine ``bot_engine`` names: the built-in one, or Rasa with the built-in one
+    answering whatever Rasa cannot."""
+    settings = app.config["COMPTOIR"]
+    builtin = assistant(app).engine
+    if settings.bot_engine == "builtin":
+        return builtin
+    return RasaEngine(HttpRasaClient(settings.rasa_url, settings.rasa_timeout_seconds),
+                      fallback=builtin)

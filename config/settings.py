@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields, replace
 from email.utils import getaddresses
 from pathlib import Path
 from typing import Any, get_type_hints
+from urllib.parse import urlsplit
 
 DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
 ENV_PREFIX = "COMPTOIR_"
@@ -20,6 +21,7 @@ TEST_ENV_PREFIX = "COMPTOIR_TEST_"
 INSTANCE_FILE = "comptoir.toml"
 MAX_PORT = 65535
 SMTP_SECURITY = ("tls", "starttls", "none")
+BOT_ENGINES = ("builtin", "rasa")
 
 
 class ConfigError(ValueError):
@@ -51,6 +53,9 @@ class Settings:
     bot_max_unhelpful: int
     bot_fallback_min_similarity: float
     bot_batch_window_ms: float
+    bot_engine: str
+    rasa_url: str
+    rasa_timeout_seconds: float
     smtp_host: str
     smtp_port: int
     smtp_security: str
@@ -58,6 +63,8 @@ class Settings:
     smtp_password: str
     mail_from: str
     ack_rate_limit_per_hour: int
+    # Integration hooks ("module:function"), resolved when the app starts.
+    order_lookup: str
     testing: bool = False
 
     @property
@@ -217,6 +224,7 @@ def _check_consistency(settings: Settings) -> None:
         raise ConfigError(f"COMPTOIR_PAGE_SIZE: {settings.page_size} is above "
                           f"COMPTOIR_MAX_PAGE_SIZE {settings.max_page_size}")
     _check_mail(settings)
+    _check_bot_engine(settings)
 
 
 def _check_mail(settings: Settings) -> None:
@@ -230,6 +238,26 @@ def _check_mail(settings: Settings) -> None:
     if settings.mail_from and not _is_address(settings.mail_from):
         raise ConfigError(f"COMPTOIR_MAIL_FROM: expected an address such as "
                           f"'Support <support@shop.example>', got {settings.mail_from!r}")
+
+
+def _check_bot_engine(settings: Settings) -> None:
+    if settings.bot_engine not in BOT_ENGINES:
+        raise ConfigError(f"COMPTOIR_BOT_ENGINE: expected one of {', '.join(BOT_ENGINES)}, "
+                          f"got {settings.bot_engine!r}")
+    if settings.bot_engine == "rasa" and not settings.rasa_url:
+        raise ConfigError("COMPTOIR_RASA_URL is empty but COMPTOIR_BOT_ENGINE is rasa: give the "
+                          "Rasa server's address, e.g. http://127.0.0.1:5005")
+    if settings.rasa_url and not _is_http_url(settings.rasa_url):
+        raise ConfigError(f"COMPTOIR_RASA_URL: expected an http:// or https:// address, "
+                          f"got {settings.rasa_url!r}")
+    if settings.rasa_timeout_seconds <= 0:
+        raise ConfigError(f"COMPTOIR_RASA_TIMEOUT_SECONDS: must be above 0, "
+                          f"got {settings.rasa_timeout_seconds}")
+
+
+def _is_http_url(text: str) -> bool:
+    parts = urlsplit(text)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def _is_address(text: str) -> bool:

@@ -85,6 +85,7 @@ def _register_blueprints(app: Flask, embedder_factory: Callable[[], Embedder] | 
     from helpdesk.api import register_api
     from helpdesk.chat_files import bp as chat_files_bp
     from helpdesk.cli import register_commands
+    from helpdesk.integrations.orders import init_app as init_order_lookup
     from helpdesk.mail.triggers import init_app as init_mail_triggers
     from helpdesk.realtime import register_handlers
     from helpdesk.web import bp as web_bp
@@ -101,6 +102,7 @@ def _register_blueprints(app: Flask, embedder_factory: Callable[[], Embedder] | 
     init_assistant(app)
     init_widgets(app)
     init_mail_triggers(app)
+    init_order_lookup(app)
 
 
 def _load_active_user(user_id: str) -> User | None:

@@ -123,3 +123,18 @@ class FakeMailer:
     @property
     def messages(self) -> list[EmailMessage]:
         return [message for message, _sender, _recipients in self.sent]
+
+
+class FakeRasaClient:
+    """Rasa's REST channel, scripted: every message gets ``answer`` (raised when it is an
+    exception); ``sent`` keeps each (sender, message, metadata)."""
+
+    def __init__(self, answer: object = None) -> None:
+        self.answer = [] if answer is None else answer
+        self.sent: list[tuple[str, str, dict]] = []
+
+    def send(self, sender: str, message: str, metadata: dict) -> object:
+        self.sent.append((sender, message, metadata))
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer

@@ -7,6 +7,7 @@ from flask_smorest import Api, Blueprint
 
 def register_api(api: Api) -> list[Blueprint]:
     """Register every API blueprint; returns them so the factory can exempt them from CSRF."""
+    from helpdesk.api.assistant import blp as assistant
     from helpdesk.api.conversations import blp as conversations
     from helpdesk.api.customers import blp as customers
     from helpdesk.api.inbound import blp as inbound
@@ -15,7 +16,8 @@ def register_api(api: Api) -> list[Blueprint]:
     from helpdesk.api.users import blp as users
     from knowledge_base.api import blp as knowledge_base
 
-    blueprints = [meta, conversations, customers, queues, users, inbound, knowledge_base]
+    blueprints = [meta, conversations, customers, queues, users, inbound, knowledge_base,
+                  assistant]
     for blueprint in blueprints:
         api.register_blueprint(blueprint, url_prefix="/api/v1")
     return blueprints

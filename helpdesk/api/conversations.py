@@ -1,4 +1,5 @@
-"""Conversations (tickets): list, open, read, reply, note, assign, status, priority and tags."""
+"""Conversations (tickets): list, open, read, reply, note, assign, status, priority and tags;
+an outside assistant's handoff and email follow-ups."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot import handoff
 from helpdesk.api.common import ID, ApiBlueprint, capped_size, page_body, reload, staff_actor
 from helpdesk.api.openapi import ErrorSchema
 from helpdesk.api.schemas import (
@@ -15,6 +17,9 @@ from helpdesk.api.schemas import (
     ConversationPage,
     ConversationPatch,
     ConversationQuery,
+    FollowUpIn,
+    FollowUpOut,
+    HandoffIn,
     MessageList,
     MessageOut,
     MessagesQuery,
@@ -27,7 +32,7 @@ from helpdesk.auth.policy import Permission
 from helpdesk.events import Actor
 from helpdesk.extensions import db, unit_of_work
 from helpdesk.models import Conversation, Message
-from helpdesk.services import conversations, queries
+from helpdesk.services import conversations, follow_ups, queries
 from helpdesk.services.common import get_or_404
 from helpdesk.services.conversations import NewMessage
 
@@ -149,6 +154,39 @@ def change_status(data: dict[str, Any], conversation_id: int) -> Conversation:
     with unit_of_work() as uow:
         conversations.change_status(uow, staff_actor(), conversation_id, data["status"])
     return reload(Conversation, conversation_id)
+
+
+@blp.route(f"{CONVERSATION}/handoff", methods=["POST"])
+@blp.arguments(HandoffIn)
+@blp.response(200, ConversationOut)
+@requires(WRITE)
+def request_handoff(data: dict[str, Any], conversation_id: int) -> Conversation:
+    """Hand a chat from the assistant to people, as the built-in assistant does (handoff
+    packet, message to the customer), to the named queue if given.
+
+    For an outside dialogue engine (Rasa). Any conversation that is not a chat the
+    assistant owns is returned unchanged, so a retry is harmless.
+    """
+    with unit_of_work() as uow:
+        handoff.request_handoff(uow, conversation_id, data["reason"], data["queue"])
+    return reload(Conversation, conversation_id)
+
+
+@blp.route(f"{CONVERSATION}/follow-ups", methods=["POST"])
+@blp.arguments(FollowUpIn)
+@blp.response(201, FollowUpOut, description="The email conversation was opened")
+@blp.alt_response(200, schema=FollowUpOut, success=True,
+                  description="A retry (same description): the conversation opened before")
+@blp.alt_response(409, schema=ErrorSchema, description="The conversation is closed")
+@requires(WRITE)
+def open_follow_up(data: dict[str, Any], conversation_id: int) -> tuple[dict[str, Any], int]:
+    """Open an email conversation following up this one (a chat): the customer with that
+    address (created when unknown) writes the description; an internal note here links it.
+    """
+    with unit_of_work() as uow:
+        follow_up = follow_ups.open_follow_up(uow, staff_actor(), conversation_id, **data)
+    body = {"id": follow_up.conversation_id, "reference": f"#{follow_up.conversation_id}"}
+    return body, 201 if follow_up.created else 200
 
 
 def _first_message(data: dict[str, Any], customer_id: int) -> NewMessage:

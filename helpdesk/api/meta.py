@@ -1,12 +1,15 @@
-"""Health and identity endpoints."""
+"""Health, metrics and identity endpoints."""
 
+from flask import Response
 from marshmallow import Schema, fields
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from helpdesk.api.common import ApiBlueprint
 from helpdesk.auth.guard import current_principal, public, requires
 from helpdesk.auth.policy import Permission
 
-blp = ApiBlueprint("api_meta", __name__, description="Service health and the caller's identity")
+blp = ApiBlueprint("api_meta", __name__,
+                   description="Service health, metrics and the caller's identity")
 
 
 class HealthOut(Schema):
@@ -28,6 +31,15 @@ class MeOut(Schema):
 def health() -> dict[str, str]:
     """Liveness probe."""
     return {"status": "ok"}
+
+
+@blp.route("/metrics")
+@blp.response(200, {"type": "string"}, content_type="text/plain",
+              description="Prometheus text exposition format")
+@requires(Permission.METRICS_READ)
+def metrics() -> Response:
+    """This process's metrics for Prometheus (e.g. the Rasa engine's calls by outcome)."""
+    return Response(generate_latest(), content_type=CONTENT_TYPE_LATEST)
 
 
 @blp.route("/me")

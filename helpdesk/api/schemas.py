@@ -28,6 +28,7 @@ from helpdesk.models import (
     RoutingStrategy,
 )
 from helpdesk.services.conversations import MAX_BODY
+from helpdesk.services.customers import EMAIL_RE
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 MAX_PAGE = 1_000_000
@@ -35,6 +36,8 @@ MAX_HTML = 5 * MAX_BODY  # markup around the text
 MAX_MESSAGES = 500
 CHANNELS = [c.value for c in Channel]
 LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+REASON_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+MAX_QUESTION = 2000
 
 
 class StrictSchema(Schema):
@@ -70,6 +73,11 @@ def enum(enum_type: type[StrEnum], **kwargs: Any) -> fields.Enum:
 def flag(**kwargs: Any) -> fields.Boolean:
     """A JSON boolean: ``true`` or ``false``, not ``"yes"``."""
     return fields.Boolean(truthy={True}, falsy={False}, **kwargs)
+
+
+def filled(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("must not be blank")
 
 
 def known_timezone(name: str) -> None:
@@ -325,6 +333,76 @@ class MessageOut(Schema):
 class MessageList(Schema):
     items = fields.List(fields.Nested(MessageOut))
     has_more = fields.Boolean(metadata={"description": "Ask again with the last seq"})
+
+
+class HandoffIn(StrictSchema):
+    reason = fields.String(required=True, validate=Regexp(
+        REASON_CODE, error="not a reason code such as asked_for_human"), metadata={
+            "description": "Why, as a code the agents see explained: asked_for_human, "
+                           "low_confidence, no_articles, unhelpful_streak, marked_unhelpful "
+                           "(or your own)"})
+    queue = text(100, min_length=1, allow_none=True, load_default=None, metadata={
+        "description": "The name of the queue to hand it to; default: the site's queue"})
+
+
+class FollowUpIn(StrictSchema):
+    email = fields.String(required=True, validate=[
+        Length(max=320), Regexp(EMAIL_RE, error="not an email address")], metadata={
+            "description": "The customer's address: the follow-up is theirs (created when "
+                           "unknown) and answered by email"})
+    description = fields.String(required=True, validate=[Length(1, MAX_BODY), filled],
+                                metadata={"description": "What happened, in the customer's "
+                                                         "words: the first message"})
+    subject = text(300, metadata={"description": "Default: the description's first line"})
+
+
+class FollowUpOut(Schema):
+    id = fields.Integer(metadata={"description": "The new email conversation"})
+    reference = fields.String(metadata={"description": "How to name it to the customer"})
+
+
+# --- what an assistant looks up (Rasa's custom actions) -----------------------------------
+
+class AnswerArgs(StrictSchema):
+    q = fields.String(required=True, validate=[Length(1, MAX_QUESTION), filled],
+                      metadata={"description": "The customer's question"})
+    lang = fields.String(validate=[Length(max=16), Regexp(
+        LANGUAGE_TAG, error="not a language tag such as fr or pt-BR")], metadata={
+            "description": "Only articles in this language (default: any)"})
+
+
+class CitationOut(Schema):
+    article_id = fields.Integer()
+    version = fields.Integer(metadata={"description": "The version the answer comes from"})
+    title = fields.String()
+    url = fields.String(metadata={"description": "The article in the help centre (a path)"})
+
+
+class KnowledgeAnswerOut(Schema):
+    answered = fields.Boolean(metadata={"description": "false: hand over instead"})
+    text = fields.String(allow_none=True, metadata={
+        "description": "A short reply taken from the article"})
+    confidence = fields.Float(allow_none=True, metadata={
+        "description": "The calibrated confidence in the best article (null: no search ran "
+                       "or nothing was found)"})
+    citation = fields.Nested(CitationOut, allow_none=True)
+    reason = fields.String(allow_none=True, metadata={
+        "description": "Why not answered: low_confidence, no_articles or asked_for_human"})
+
+
+class OrderItemOut(Schema):
+    name = fields.String()
+    quantity = fields.Integer()
+
+
+class OrderOut(Schema):
+    number = fields.String()
+    status = fields.String(metadata={"description": "e.g. processing, shipped, delivered"})
+    status_text = fields.String(allow_none=True, metadata={"description": "For the customer"})
+    carrier = fields.String(allow_none=True)
+    tracking_url = fields.String(allow_none=True)
+    expected_delivery = fields.String(allow_none=True, metadata={"format": "date"})
+    items = fields.List(fields.Nested(OrderItemOut))
 
 
 # --- queues -------------------------------------------------------------------------------

@@ -31,6 +31,8 @@ class Permission(StrEnum):
     EMAIL_INGEST = "email:ingest"
     # The polled mailboxes (their passwords) and the email quarantine: admins only.
     MAILBOXES_MANAGE = "mailboxes:manage"
+    # The Prometheus metrics (a scraper's token): for those who watch the service.
+    METRICS_READ = "metrics:read"
 
 
 P = Permission
@@ -39,7 +41,8 @@ _WORK = {P.CONVERSATIONS_READ, P.CONVERSATIONS_WRITE, P.CUSTOMERS_READ, P.CUSTOM
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.SUPERVISOR: frozenset(_WORK | {P.CUSTOMERS_MERGE, P.QUEUES_MANAGE, P.AUDIT_READ}),
+    Role.SUPERVISOR: frozenset(_WORK | {P.CUSTOMERS_MERGE, P.QUEUES_MANAGE, P.AUDIT_READ,
+                                        P.METRICS_READ}),
     Role.AGENT: frozenset(_WORK),
     Role.KNOWLEDGE_MANAGER: frozenset({P.KNOWLEDGE_READ, P.KNOWLEDGE_MANAGE, P.USERS_READ}),
 }

@@ -2,7 +2,8 @@
 
 ``ImapSource`` reads one folder by UID over imaplib (TLS, STARTTLS or plain, with timeouts),
 read-only, and can wait for news with IDLE (RFC 2177). ``poll`` brings a mailbox's new mail
-into the intake one message at a time: store the raw email, remember its UID, process it.
+into the intake a FETCH at a time: store the raw emails and remember their UIDs in one
+transaction, then process them one by one.
 A crash at any point loses nothing and doubles nothing: a UID not remembered is fetched
 again and the intake's dedup finds the email stored; an email stored but not processed is
 processed by the next poll. One poller holds a mailbox at a time (``mailbox_lease``); the
@@ -36,9 +37,10 @@ from helpdesk.extensions import db, unit_of_work
 from helpdesk.mail import intake
 from helpdesk.mail.secrets import decrypt_secret
 from helpdesk.models import InboundSource, Mailbox, MailboxSecurity
-from helpdesk.services import mailboxes
+from helpdesk.services import email_intake, mailboxes
 from helpdesk.services.common import get_or_404
-from helpdesk.services.email_intake import EmptyEmail
+from helpdesk.services.email_intake import EmptyEmail, Source
+from helpdesk.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -142,14 +144,15 @@ class ImapSource:
         uids = sorted({int(n) for part in data if part for n in part.split()})
         return [uid for uid in uids if uid > last_uid]  # "n:*" also names the last one below n
 
-    def fetch(self, uids: Sequence[int]) -> Iterator[tuple[int, bytes]]:
-        """(UID, raw message) for each UID still in the folder, in the order given."""
+    def fetch(self, uids: Sequence[int]) -> Iterator[list[tuple[int, bytes]]]:
+        """Batches of (UID, raw message) for each UID still in the folder, in the order
+        given; a batch is one FETCH (it may be empty)."""
         for start in range(0, len(uids), FETCH_BATCH):
             batch = uids[start:start + FETCH_BATCH]
             data = self._run("cannot fetch messages", self._connected().uid, "FETCH",
                              ",".join(map(str, batch)), "(UID BODY.PEEK[])")
             found = _fetched(data)
-            yield from ((uid, found[uid]) for uid in batch if uid in found)
+            yield [(uid, found[uid]) for uid in batch if uid in found]
 
     def supports_idle(self) -> bool:
         data = self._run("CAPABILITY failed", self._connected().capability)
@@ -266,11 +269,11 @@ def _poll_leased(mailbox_id: int, should_stop: Callable[[], bool]) -> tuple[int,
         _finish_pending(mailbox_id, should_stop)
         with ImapSource(settings) as source:
             last_uid = _resume_point(mailbox_id, source.status.uid_validity)
-            for uid, raw in source.fetch(source.uids_after(last_uid)):
+            for batch in source.fetch(source.uids_after(last_uid)):
                 if should_stop():
                     break
-                _take(mailbox_id, source.reference(uid), uid, raw)
-                taken += 1
+                taken += len(batch)
+                _process_all(_take(mailbox_id, source, batch), should_stop)
     except DomainError as exc:
         return taken, exc.message
     except Exception as exc:  # whatever it is, it shows on the mailbox; the next poll retries
@@ -279,26 +282,37 @@ def _poll_leased(mailbox_id: int, should_stop: Callable[[], bool]) -> tuple[int,
     return taken, ""
 
 
-def _take(mailbox_id: int, reference: str, uid: int, raw: bytes) -> None:
-    """Store the message, remember its UID, then process it: in that order, so that a crash
-    in between leaves the email stored (processed by the next poll) or the UID to fetch."""
-    try:
-        inbound_id: int | None = intake.store(
-            raw, intake.Source(InboundSource.IMAP, reference, mailbox_id))
-    except EmptyEmail:
-        inbound_id = None
-        log.warning("skipped the empty message %s", reference)
+def _take(mailbox_id: int, source: ImapSource, batch: list[tuple[int, bytes]]) -> list[int]:
+    """Store a FETCH's messages and remember their UIDs, in one transaction: a crash before
+    its commit leaves the UIDs to fetch again, after it the emails to process (the next poll
+    does). The ids of the emails stored, to process."""
+    if not batch:  # deleted meanwhile: the next SEARCH will not name them
+        return []
     with unit_of_work() as uow:
-        mailboxes.advance(uow, mailbox_id, uid)
-    if inbound_id is not None:
-        intake.process(inbound_id)
+        stored = [_keep(uow, mailbox_id, source.reference(uid), raw) for uid, raw in batch]
+        mailboxes.advance(uow, mailbox_id, batch[-1][0])
+    return [inbound_id for inbound_id in stored if inbound_id is not None]
+
+
+def _keep(uow: UnitOfWork, mailbox_id: int, reference: str, raw: bytes) -> int | None:
+    try:
+        return email_intake.keep(uow, raw, Source(InboundSource.IMAP, reference,
+                                                  mailbox_id)).email.id
+    except EmptyEmail:
+        log.warning("skipped the empty message %s", reference)
+        return None
 
 
 def _finish_pending(mailbox_id: int, should_stop: Callable[[], bool]) -> None:
     """Process what an interrupted poll stored but did not process (not the quarantine)."""
     with unit_of_work() as uow:
         pending = mailboxes.pending_emails(uow.session, mailbox_id)
-    for inbound_id in pending:
+    _process_all(pending, should_stop)
+
+
+def _process_all(inbound_ids: list[int], should_stop: Callable[[], bool]) -> None:
+    """Process stored emails in order; those left when asked to stop wait for the next poll."""
+    for inbound_id in inbound_ids:
         if should_stop():
             return
         intake.process(inbound_id)

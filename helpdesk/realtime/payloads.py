@@ -22,7 +22,7 @@ def message_payload(session: Session, message: Message) -> dict[str, Any]:
             "attachments": [{"id": a.id, "filename": a.filename, "url": attachment_url(a.id)}
                             for a in message.attachments],
             "citations": meta.get("citations", []), "options": meta.get("options", []),
-            "feedback": bool(meta.get("feedback"))}
+            "feedback": bool(meta.get("feedback")), "image": meta.get("image")}
 
 
 def conversation_payload(session: Session, conversation_id: int) -> dict[str, Any]:

@@ -189,12 +189,17 @@ def rate(uow: UnitOfWork, visitor: Visitor, conversation_id: object, *, rating: 
 
 def agents_available(session: Session, site: Site) -> bool:
     """Whether an active agent is online in the site's queue (any queue if it has none)."""
+    return agents_online(session, site.queue_id)
+
+
+def agents_online(session: Session, queue_id: int | None) -> bool:
+    """Whether an active agent is online in the queue (``None``: in any queue)."""
     query = (select(User.id).where(User.active.is_(True), User.presence == Presence.ONLINE,
                                    User.role.in_((Role.AGENT, Role.SUPERVISOR, Role.ADMIN)))
              .limit(1))
-    if site.queue_id is not None:
+    if queue_id is not None:
         query = query.join(QueueMembership, QueueMembership.user_id == User.id).where(
-            QueueMembership.queue_id == site.queue_id)
+            QueueMembership.queue_id == queue_id)
     return session.scalar(query) is not None
 
 

@@ -83,7 +83,16 @@ class Stored:
 
 
 def store(uow: UnitOfWork, raw: bytes, source: Source) -> Stored:
-    """Keep the raw email; the same message again returns the row stored the first time."""
+    """Keep the raw email, committed; the same message again returns the row stored the
+    first time."""
+    stored = keep(uow, raw, source)
+    uow.commit()
+    return stored
+
+
+def keep(uow: UnitOfWork, raw: bytes, source: Source) -> Stored:
+    """``store`` without the commit, so a batch of emails is kept in one transaction. A
+    savepoint guards the insert: a copy stored concurrently leaves the rest of the batch."""
     if not raw.strip():
         raise EmptyEmail("the email is empty: send the whole raw message (RFC 822)",
                          field="body")
@@ -96,11 +105,10 @@ def store(uow: UnitOfWork, raw: bytes, source: Source) -> Stored:
     email = InboundEmail(dedup_key=key, rfc_message_id=rfc_id, sha256=digest, raw=raw,
                          size=len(raw), source=source.kind, mailbox_id=source.mailbox_id,
                          source_ref=source.reference[:MAX_SOURCE_REF])
-    uow.session.add(email)
     try:
-        uow.commit()
-    except IntegrityError:
-        uow.rollback()  # a concurrent call stored it first: that row is the answer
+        with uow.session.begin_nested():
+            uow.session.add(email)
+    except IntegrityError:  # a concurrent call stored it first: that row is the answer
         existing = _stored(uow.session, key)
         if existing is None:
             raise

@@ -29,7 +29,8 @@ LABELS: dict[str, dict[str, LazyString]] = {
                 "low_confidence": _l("The assistant was not confident enough to answer"),
                 "no_articles": _l("No help article matched the question"),
                 "unhelpful_streak": _l("Several answers in a row did not help"),
-                "marked_unhelpful": _l("The customer said an answer did not help")},
+                "marked_unhelpful": _l("The customer said an answer did not help"),
+                "assistant_handoff": _l("The assistant (Rasa) handed the conversation over")},
 }
 
 

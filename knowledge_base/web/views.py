@@ -47,6 +47,7 @@ ESCALATION_REASONS = {
     "unhelpful_streak": _l("the customer kept asking after two answers"),
     "marked_unhelpful": _l("the customer said the answer did not help"),
     "asked_for_human": _l("the customer asked for a person"),
+    "assistant_handoff": _l("the assistant (Rasa) handed it over"),
 }
 COMMENTS_SHOWN = 50
 

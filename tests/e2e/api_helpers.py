@@ -16,6 +16,7 @@ EVERY_SCOPE = [
     "conversations:read", "conversations:write", "customers:read", "customers:write",
     "customers:merge", "queues:read", "queues:manage", "users:read", "users:manage",
     "audit:read", "knowledge:read", "knowledge:manage", "account:manage", "email:ingest",
+    "metrics:read",
 ]
 
 

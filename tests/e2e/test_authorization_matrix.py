@@ -41,6 +41,7 @@ HOLDERS = {
     "knowledge:manage": {"admin", "knowledge_manager"},
     "email:ingest": {"admin"},  # a mail relay's token: it speaks for any sender
     "mailboxes:manage": {"admin"},  # mailbox passwords, the quarantine (web UI only)
+    "metrics:read": {"admin", "supervisor"},  # a Prometheus scraper's token
 }
 PUBLIC = None
 
@@ -48,6 +49,7 @@ PUBLIC = None
 ENDPOINTS = [
     ("GET", "/health", PUBLIC),
     ("GET", "/me", "users:read"),
+    ("GET", "/metrics", "metrics:read"),
     ("GET", "/conversations", "conversations:read"),
     ("POST", "/conversations", "conversations:write"),
     ("GET", "/conversations/{conversation}", "conversations:read"),
@@ -57,6 +59,8 @@ ENDPOINTS = [
     ("POST", "/conversations/{conversation}/notes", "conversations:write"),
     ("POST", "/conversations/{conversation}/assign", "conversations:write"),
     ("POST", "/conversations/{conversation}/status", "conversations:write"),
+    ("POST", "/conversations/{conversation}/handoff", "conversations:write"),
+    ("POST", "/conversations/{conversation}/follow-ups", "conversations:write"),
     ("GET", "/customers", "customers:read"),
     ("POST", "/customers", "customers:write"),
     ("GET", "/customers/{customer}", "customers:read"),
@@ -88,6 +92,8 @@ ENDPOINTS = [
     ("GET", "/kb/articles/{article}/versions", "knowledge:read"),
     ("POST", "/kb/articles/{article}/versions/{number}/restore", "knowledge:manage"),
     ("GET", "/kb/search", "knowledge:read"),
+    ("GET", "/kb/answer", "knowledge:read"),
+    ("GET", "/orders/{number}", "conversations:read"),
     ("POST", "/inbound/email", "email:ingest"),
 ]
 ROLES = ["admin", "supervisor", "agent", "knowledge_manager"]

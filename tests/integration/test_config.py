@@ -3,6 +3,7 @@
 These read and write files in a temporary instance folder (hence integration).
 """
 
+import re
 import stat
 
 import pytest
@@ -143,3 +144,27 @@ def test_an_empty_secret_key_file_is_refused(instance):
     (instance / "secret_key").write_text("\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="secret_key is empty"):
         load(instance)
+
+
+def test_the_bot_engine_is_the_built_in_one_unless_rasa_is_chosen(instance):
+    settings = load(instance, secret_key="s")
+    assert (settings.bot_engine, settings.rasa_url, settings.rasa_timeout_seconds) == (
+        "builtin", "", 10.0)
+    rasa = load(instance, {"COMPTOIR_BOT_ENGINE": "rasa",
+                           "COMPTOIR_RASA_URL": "http://127.0.0.1:5005",
+                           "COMPTOIR_RASA_TIMEOUT_SECONDS": "2.5"}, secret_key="s")
+    assert (rasa.bot_engine, rasa.rasa_url, rasa.rasa_timeout_seconds) == (
+        "rasa", "http://127.0.0.1:5005", 2.5)
+
+
+@pytest.mark.parametrize(("environ", "message"), [
+    ({"COMPTOIR_BOT_ENGINE": "dialogflow"},
+     "COMPTOIR_BOT_ENGINE: expected one of builtin, rasa, got 'dialogflow'"),
+    ({"COMPTOIR_BOT_ENGINE": "rasa"}, "COMPTOIR_RASA_URL is empty but COMPTOIR_BOT_ENGINE is rasa"),
+    ({"COMPTOIR_BOT_ENGINE": "rasa", "COMPTOIR_RASA_URL": "127.0.0.1:5005"},
+     "COMPTOIR_RASA_URL: expected an http:// or https:// address, got '127.0.0.1:5005'"),
+    ({"COMPTOIR_RASA_TIMEOUT_SECONDS": "0"}, "COMPTOIR_RASA_TIMEOUT_SECONDS: must be above 0"),
+])
+def test_a_bad_bot_engine_setting_is_refused_by_name(instance, environ, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load(instance, environ, secret_key="s")

@@ -50,6 +50,7 @@
       system: "Information", sending: "Sending…", notSent: "Not sent", read: "Read",
       helpful: "Was this helpful?", yes: "Yes", no: "No", thanks: "Thanks for your feedback.",
       sources: "Sources", suggestions: "Suggestions", attachments: "Attachments",
+      image: "Image sent by the assistant",
       typing: (name) => name + " is typing…",
       prechatIntro: "Before we start, tell us how to reach you.", name: "Name",
       email: "Email", start: "Start the chat",
@@ -94,7 +95,7 @@
       system: "Information", sending: "Envoi…", notSent: "Non envoyé", read: "Lu",
       helpful: "Cette réponse vous a-t-elle aidé ?", yes: "Oui", no: "Non",
       thanks: "Merci pour votre avis.", sources: "Sources", suggestions: "Suggestions",
-      attachments: "Pièces jointes",
+      attachments: "Pièces jointes", image: "Image envoyée par l'assistant",
       typing: (name) => name + " est en train d'écrire…",
       prechatIntro: "Avant de commencer, dites-nous comment vous joindre.", name: "Nom",
       email: "E-mail", start: "Commencer la discussion",
@@ -551,8 +552,11 @@
       "data-client-id": message.client_id || null}, [
       named ? el("p", {class: "cw-author", text: authorName(message)}) : null,
       el("div", {class: "cw-bubble"}, [
-        message.body ? el("p", {class: "cw-body", text: message.body}) : null,
-        renderAttachments(message.attachments), renderCitations(message.citations)]),
+        // An image-only reply carries its URL as the body (for agents): show the picture.
+        message.body && message.body !== message.image ?
+          el("p", {class: "cw-body", text: message.body}) : null,
+        renderImage(message.image), renderAttachments(message.attachments),
+        renderCitations(message.citations)]),
       renderOptions(message),
       kind === "bot" && message.feedback ? renderFeedback(message.seq) : null,
       el("p", {class: "cw-meta", text: formatTime(message.created_at)})]);
@@ -580,6 +584,13 @@
     });
     return items.length ? el("ul", {class: "cw-files", "aria-label": T.attachments}, items) :
       null;
+  }
+
+  /** An image the assistant sent (an http(s) URL only), never parsed as markup. */
+  function renderImage(image) {
+    const url = safeUrl(image);
+    return url ? el("img", {class: "cw-image", src: url, alt: T.image, loading: "lazy",
+      referrerpolicy: "no-referrer", "data-testid": "chat-image"}) : null;
   }
 
   function renderCitations(citations) {
@@ -868,9 +879,15 @@
       focusContact();
       return;
     }
-    const choice = option.article_id === undefined || option.article_id === null ? null :
-      {article_id: option.article_id};
-    queueMessage(option.label, choice, []);
+    queueMessage(option.label, optionChoice(option), []);
+  }
+
+  /** What the server learns of the choice besides its label: the article offered, or the
+   * payload of an assistant's quick reply (Rasa: an intent such as "/affirm"). */
+  function optionChoice(option) {
+    if (typeof option.payload === "string" && option.payload) return {payload: option.payload};
+    if (option.article_id === undefined || option.article_id === null) return null;
+    return {article_id: option.article_id};
   }
 
   function queueMessage(body, choice, attachments) {

@@ -1,0 +1,1 @@
+"""Hooks a deployment implements to connect Comptoir to its own systems (settings name them)."""
