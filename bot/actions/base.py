@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from rasa_sdk import Tracker
 
 from bot.actions.comptoir_client import Comptoir, ComptoirClient
 
 LANGUAGES = ("en", "fr")
+T = TypeVar("T")
 
 
 class UsesComptoir:
@@ -32,3 +36,9 @@ def language_of(tracker: Tracker) -> str:
     """The conversation's language, as action_session_start recorded it."""
     language = tracker.get_slot("language")
     return language if language in LANGUAGES else LANGUAGES[0]
+
+
+async def in_thread(call: Callable[..., T], *args: Any) -> T:
+    """Run a blocking Comptoir call off the action server's event loop (what
+    ``asyncio.to_thread`` does, which Python 3.8, still supported by Rasa 3.6, lacks)."""
+    return await asyncio.get_running_loop().run_in_executor(None, functools.partial(call, *args))

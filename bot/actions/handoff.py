@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -10,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.base import UsesComptoir
+from bot.actions.base import UsesComptoir, in_thread
 from bot.actions.comptoir_client import Comptoir, ComptoirUnavailable
 
 ASKED_FOR_HUMAN = "asked_for_human"
@@ -26,7 +25,7 @@ async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, comptoir:
     Comptoir tells the customer who takes over, so no text is sent from here."""
     queue = tracker.get_slot("queue")
     try:
-        await asyncio.to_thread(comptoir.hand_off, tracker.sender_id, reason, queue)
+        await in_thread(comptoir.hand_off, tracker.sender_id, reason, queue)
     except ComptoirUnavailable as exc:
         logger.warning("handoff of conversation %s left to the payload: %s",
                        tracker.sender_id, exc)

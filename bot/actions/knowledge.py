@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -10,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.base import UsesComptoir, language_of
+from bot.actions.base import UsesComptoir, in_thread, language_of
 from bot.actions.comptoir_client import ComptoirUnavailable
 from bot.actions.handoff import hand_off
 
@@ -29,7 +28,7 @@ class ActionAnswerFromKb(UsesComptoir, Action):
         comptoir = self.comptoir()
         question = tracker.latest_message.get("text") or ""
         try:
-            answer = await asyncio.to_thread(comptoir.kb_answer, question, language_of(tracker))
+            answer = await in_thread(comptoir.kb_answer, question, language_of(tracker))
         except ComptoirUnavailable as exc:
             logger.warning("knowledge-base answer for conversation %s failed: %s",
                            tracker.sender_id, exc)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from typing import Any
@@ -11,7 +10,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.base import UsesComptoir
+from bot.actions.base import UsesComptoir, in_thread
 from bot.actions.comptoir_client import ComptoirUnavailable, Order
 
 # A few letters then digits, with an optional separator: "A1001", "a-1001", "AB 20345".
@@ -48,7 +47,7 @@ class ActionOrderStatus(UsesComptoir, Action):
         if not number:
             return [FollowupAction("order_form")]
         try:
-            order = await asyncio.to_thread(self.comptoir().order, number)
+            order = await in_thread(self.comptoir().order, number)
         except ComptoirUnavailable as exc:
             logger.warning("order %s not looked up: %s", number, exc)
             dispatcher.utter_message(response="utter_order_lookup_failed")

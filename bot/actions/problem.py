@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from typing import Any
@@ -11,7 +10,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.base import UsesComptoir
+from bot.actions.base import UsesComptoir, in_thread
 from bot.actions.comptoir_client import ComptoirUnavailable
 
 # Found anywhere in the answer, so "it's claire@example.com." gives the bare address.
@@ -53,7 +52,7 @@ class ActionOpenConversation(UsesComptoir, Action):
         if not (email and description):
             return [FollowupAction("problem_form")]
         try:
-            follow_up = await asyncio.to_thread(self.comptoir().open_follow_up,
+            follow_up = await in_thread(self.comptoir().open_follow_up,
                                                 tracker.sender_id, email, description)
         except ComptoirUnavailable as exc:
             logger.warning("follow-up of conversation %s not opened: %s", tracker.sender_id, exc)
