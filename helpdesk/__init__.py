@@ -86,6 +86,7 @@ def _register_blueprints(app: Flask, embedder_factory: Callable[[], Embedder] | 
     from helpdesk.chat_files import bp as chat_files_bp
     from helpdesk.cli import register_commands
     from helpdesk.integrations.orders import init_app as init_order_lookup
+    from helpdesk.jobs import init_app as init_jobs
     from helpdesk.mail.triggers import init_app as init_mail_triggers
     from helpdesk.realtime import register_handlers
     from helpdesk.web import bp as web_bp
@@ -103,6 +104,7 @@ def _register_blueprints(app: Flask, embedder_factory: Callable[[], Embedder] | 
     init_widgets(app)
     init_mail_triggers(app)
     init_order_lookup(app)
+    init_jobs(app)
 
 
 def _load_active_user(user_id: str) -> User | None:

@@ -244,6 +244,21 @@ class StaffChanged(DomainEvent):
         return self.details
 
 
+@dataclass(frozen=True, kw_only=True)
+class NotificationCreated(DomainEvent):
+    """A staff member was notified (pushed to their browser; not in any history)."""
+
+    notification_id: int
+    user_id: int
+    kind: str
+    text: str
+
+    def payload(self) -> dict[str, Any]:
+        return {"id": self.notification_id, "kind": self.kind, "text": self.text,
+                "conversation_id": self.conversation_id,
+                "created_at": self.occurred_at.isoformat()}
+
+
 Handler = Callable[[DomainEvent], None]
 
 

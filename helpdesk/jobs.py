@@ -2,7 +2,9 @@
 that is due, until SIGTERM or SIGINT.
 
 Each tick polls the active mailboxes whose ``poll_seconds`` have passed since their last
-poll (a single ``once`` tick: every active mailbox), then hands over to the outbox. A mailbox
+poll (a single ``once`` tick: every active mailbox), hands over to the outbox, then runs
+the periodic jobs that are due (helpdesk.periodic: the modules' own, and the look for
+replies whose mail was not queued). A mailbox
 with IDLE also gets a watcher thread holding an IDLE session: the server's news wakes the
 loop, which polls that mailbox at once; polling goes on as the safety net. Nothing
 quarantined is retried automatically (``comptoir email reprocess``). Several workers may
@@ -17,10 +19,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from functools import partial
 from typing import TypeVar
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import select
 
 from helpdesk.errors import DomainError
@@ -30,6 +33,7 @@ from helpdesk.mail.imap import ImapSettings, ImapSource, PollResult
 from helpdesk.mail.outbound import mailer_from_settings
 from helpdesk.models import Mailbox
 from helpdesk.orm import utcnow
+from helpdesk.periodic import periodic, periodic_jobs
 from helpdesk.services import mailboxes, outbox
 
 log = logging.getLogger(__name__)
@@ -50,10 +54,15 @@ def send_outbox() -> None:
         outbox.send_due(unit_of_work, mailer, utcnow())
 
 
-def queue_missed_replies() -> None:
+def queue_missed_replies(now: datetime) -> None:
     """Queue the email replies whose mail was not queued after their commit."""
     policy = outbox.MailPolicy.from_settings(current_app.config["COMPTOIR"])
-    outbox.queue_missed_replies(unit_of_work, policy, utcnow())
+    outbox.queue_missed_replies(unit_of_work, policy, now)
+
+
+def init_app(app: Flask) -> None:
+    """The worker's own periodic jobs."""
+    periodic(app, "queueing missed replies", SWEEP_INTERVAL, queue_missed_replies)
 
 
 class Worker:
@@ -66,7 +75,7 @@ class Worker:
         self._woken: set[int] = set()
         self._woken_lock = threading.Lock()
         self._watchers: dict[int, IdleWatcher] = {}
-        self._next_sweep = 0.0
+        self._next_runs: dict[str, float] = {}
 
     def run(self, *, once: bool = False,
             report: Callable[[PollResult], None] = lambda _result: None) -> None:
@@ -93,11 +102,17 @@ class Worker:
             if self.stopping.is_set():
                 break
             results.append(self._poll(mailbox_id))
-        if time.monotonic() >= self._next_sweep:  # a scan of recent replies: not every tick
-            self._next_sweep = time.monotonic() + SWEEP_INTERVAL
-            _guarded("queueing missed replies", queue_missed_replies)
         _guarded("sending the outbox", send_outbox)
+        self._run_due_jobs()
         return results
+
+    def _run_due_jobs(self) -> None:
+        for job in periodic_jobs(current_app):
+            if self.stopping.is_set():
+                return
+            if time.monotonic() >= self._next_runs.get(job.name, 0.0):
+                self._next_runs[job.name] = time.monotonic() + job.every
+                _guarded(job.name, partial(job.run, utcnow()))
 
     def stop(self) -> None:
         """Finish the message in hand, then return from ``run``."""

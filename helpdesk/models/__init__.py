@@ -26,6 +26,7 @@ from helpdesk.models.mail import (
     OutboundState,
     ThreadRule,
 )
+from helpdesk.models.notification import Notification
 from helpdesk.models.queue import Queue, QueueMembership, RoutingStrategy
 from helpdesk.models.site import Site
 from helpdesk.models.staff import ApiToken, Presence, Role, User
@@ -35,7 +36,7 @@ __all__ = [
     "CONSENT_FLAGS", "ApiToken", "Attachment", "AuditLog", "AuthorKind", "Channel",
     "Conversation", "ConversationParticipant", "ConversationStatus", "ConversationTag",
     "Customer", "EmailMessageRef", "Identity", "IdentityKind", "InboundEmail", "InboundSource",
-    "InboundState", "IntakeOutcome", "Mailbox", "MailboxSecurity", "Message", "OutboundEmail",
-    "OutboundKind", "OutboundState", "Owner", "Presence", "Priority", "Queue",
+    "InboundState", "IntakeOutcome", "Mailbox", "MailboxSecurity", "Message", "Notification",
+    "OutboundEmail", "OutboundKind", "OutboundState", "Owner", "Presence", "Priority", "Queue",
     "QueueMembership", "Role", "RoutingStrategy", "Site", "ThreadRule", "TimelineEvent", "User",
 ]

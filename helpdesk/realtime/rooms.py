@@ -9,7 +9,7 @@ from typing import Any
 from flask_socketio import SocketIO
 from sqlalchemy import select
 
-from helpdesk.events import DomainEvent, OwnerChanged
+from helpdesk.events import DomainEvent, NotificationCreated, OwnerChanged
 from helpdesk.extensions import db
 from helpdesk.models import Conversation, Owner
 
@@ -43,6 +43,15 @@ def broadcaster(socketio: SocketIO) -> Callable[[DomainEvent], None]:
                           {**data, "queue_id": queue_id, "channel": event.channel},
                           to=queue_room(queue_id), namespace=AGENT_NAMESPACE)
     return emit
+
+
+def notification_pusher(socketio: SocketIO) -> Callable[[DomainEvent], None]:
+    """An after-commit handler sending each new notification to its staff member's room."""
+    def push(event: DomainEvent) -> None:
+        if isinstance(event, NotificationCreated):
+            socketio.emit("notification", event.payload(), to=user_room(event.user_id),
+                          namespace=AGENT_NAMESPACE)
+    return push
 
 
 def handed_to_queue(event: DomainEvent) -> int | None:

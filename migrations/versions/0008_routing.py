@@ -1,0 +1,23 @@
+"""routing: agent capacity use, routing decisions, queue overflow
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-11-26 17:00:00.000000
+"""
+from alembic import op
+import sqlalchemy as sa
+import helpdesk.orm
+
+
+revision = '0008'
+down_revision = '0007'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass  # PLACEHOLDER: filled by the part that owns this migration
+
+
+def downgrade() -> None:
+    pass  # PLACEHOLDER
