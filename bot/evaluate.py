@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from flask import Flask
 from sqlalchemy import select
@@ -86,7 +86,20 @@ def _question(number: int, line: str) -> Question:
     return Question(data["text"], data.get("expected"), data.get("language"))
 
 
-def metrics(outcomes: Sequence[Outcome]) -> dict[str, Any]:
+class Replayed(Protocol):
+    """What the metrics read of a replayed question (built-in engine or Rasa)."""
+
+    @property
+    def question(self) -> Question: ...
+
+    @property
+    def article(self) -> str | None: ...
+
+    @property
+    def answered(self) -> bool: ...
+
+
+def metrics(outcomes: Sequence[Replayed]) -> dict[str, Any]:
     """n, in-scope accuracy, out-of-scope recall, wrong-answer rate, coverage."""
     in_scope = [o for o in outcomes if o.question.expected is not None]
     out_of_scope = [o for o in outcomes if o.question.expected is None]
