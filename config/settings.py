@@ -63,6 +63,11 @@ class Settings:
     smtp_password: str
     mail_from: str
     ack_rate_limit_per_hour: int
+    routing_sweep_seconds: int
+    presence_auto_away_seconds: float
+    calls_signing_secret: str
+    calls_signature_max_age: int
+    calls_country_code: str
     # Integration hooks ("module:function"), resolved when the app starts.
     order_lookup: str
     testing: bool = False
@@ -225,6 +230,13 @@ def _check_consistency(settings: Settings) -> None:
                           f"COMPTOIR_MAX_PAGE_SIZE {settings.max_page_size}")
     _check_mail(settings)
     _check_bot_engine(settings)
+    _check_country_code(settings.calls_country_code)
+
+
+def _check_country_code(code: str) -> None:
+    if code and not (code.isascii() and code.isdigit() and len(code) <= 3 and code[0] != "0"):
+        raise ConfigError(f"COMPTOIR_CALLS_COUNTRY_CODE: expected a country calling code such "
+                          f"as 33 (no + or 00), got {code!r}")
 
 
 def _check_mail(settings: Settings) -> None:

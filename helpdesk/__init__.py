@@ -83,12 +83,17 @@ def _init_extensions(app: Flask, settings: Any) -> None:
 def _register_blueprints(app: Flask, embedder_factory: Callable[[], Embedder] | None) -> None:
     from bot.responder import init_app as init_assistant
     from helpdesk.api import register_api
+    from helpdesk.automation import init_app as init_automation
     from helpdesk.chat_files import bp as chat_files_bp
     from helpdesk.cli import register_commands
     from helpdesk.integrations.orders import init_app as init_order_lookup
     from helpdesk.jobs import init_app as init_jobs
     from helpdesk.mail.triggers import init_app as init_mail_triggers
     from helpdesk.realtime import register_handlers
+    from helpdesk.realtime.calls import init_app as init_screen_pops
+    from helpdesk.realtime.wallboard import init_app as init_wallboard
+    from helpdesk.routing_triggers import init_app as init_routing
+    from helpdesk.sla_triggers import init_app as init_sla
     from helpdesk.web import bp as web_bp
     from knowledge_base import init_app as init_knowledge_base
     from widgets import init_app as init_widgets
@@ -105,6 +110,11 @@ def _register_blueprints(app: Flask, embedder_factory: Callable[[], Embedder] | 
     init_mail_triggers(app)
     init_order_lookup(app)
     init_jobs(app)
+    init_automation(app)  # before routing: a rule may move a new conversation to a queue
+    init_routing(app)
+    init_sla(app)
+    init_wallboard(app)
+    init_screen_pops(app)
 
 
 def _load_active_user(user_id: str) -> User | None:

@@ -31,9 +31,13 @@ def register_commands(app: Flask) -> None:
 
     for email_command in (email_group, mailbox_group, worker_command):
         app.cli.add_command(email_command)
-    from bot.cli import bot_group
+    from helpdesk.cli_calls import calls_group
 
-    app.cli.add_command(bot_group)
+    app.cli.add_command(calls_group)
+    from bot.cli import bot_group, rasa_group
+
+    for bot_command in (bot_group, rasa_group):
+        app.cli.add_command(bot_command)
 
 
 def with_app(command: F) -> F:

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Actor:
-    kind: str  # "agent" (any staff user), "customer", "bot", "system"
+    kind: str  # "agent" (any staff user), "customer", "bot", "system", "automation" (a rule)
     id: int | None = None
 
     @property
@@ -131,10 +131,12 @@ class ConversationAssigned(DomainEvent):
     assignee_id: int | None
     queue_id: int | None
     previous_assignee_id: int | None
+    previous_queue_id: int | None = None
 
     def payload(self) -> dict[str, Any]:
         return {"assignee_id": self.assignee_id, "queue_id": self.queue_id,
-                "previous_assignee_id": self.previous_assignee_id}
+                "previous_assignee_id": self.previous_assignee_id,
+                "previous_queue_id": self.previous_queue_id}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -257,6 +259,202 @@ class NotificationCreated(DomainEvent):
         return {"id": self.notification_id, "kind": self.kind, "text": self.text,
                 "conversation_id": self.conversation_id,
                 "created_at": self.occurred_at.isoformat()}
+
+
+@dataclass(frozen=True, kw_only=True)
+class MacroApplied(DomainEvent):
+    """An agent applied a macro (its changes are recorded as their own events)."""
+
+    timeline_type = "conversation.macro_applied"
+    audited = True
+    macro_id: int
+    name: str
+    sent: bool  # its text was posted as a reply
+
+    def payload(self) -> dict[str, Any]:
+        return {"macro_id": self.macro_id, "name": self.name, "sent": self.sent}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomFieldsChanged(DomainEvent):
+    """Custom field values set or cleared (``None``), by field key."""
+
+    timeline_type = "conversation.custom_fields_changed"
+    audited = True
+    changes: dict[str, Any]
+
+    def payload(self) -> dict[str, Any]:
+        return {"changes": self.changes}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationsMerged(DomainEvent):
+    """Conversation ``source_id`` was merged into this one: its messages moved here."""
+
+    timeline_type = "conversation.merged"
+    audited = True
+    source_id: int
+    message_ids: list[int]
+
+    def payload(self) -> dict[str, Any]:
+        return {"source_id": self.source_id, "message_ids": self.message_ids}
+
+
+@dataclass(frozen=True, kw_only=True)
+class MergedInto(DomainEvent):
+    """This conversation was merged into ``target_id`` (and closed)."""
+
+    timeline_type = "conversation.merged_into"
+    target_id: int
+
+    def payload(self) -> dict[str, Any]:
+        return {"target_id": self.target_id}
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessagesSplitOff(DomainEvent):
+    """Messages left this conversation for ``target_id`` (``created``: opened for them)."""
+
+    timeline_type = "conversation.messages_split_off"
+    audited = True
+    target_id: int
+    message_ids: list[int]
+    created: bool
+
+    def payload(self) -> dict[str, Any]:
+        return {"target_id": self.target_id, "message_ids": self.message_ids,
+                "created": self.created}
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessagesMovedIn(DomainEvent):
+    """Messages split off conversation ``source_id`` came into this one."""
+
+    timeline_type = "conversation.messages_moved_in"
+    source_id: int
+    message_ids: list[int]
+
+    def payload(self) -> dict[str, Any]:
+        return {"source_id": self.source_id, "message_ids": self.message_ids}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationRouted(DomainEvent):
+    """Routing's decision on a conversation (``assigned``, ``waiting``, ``overflowed``,
+    ``released``) and why: strategy, agent, load and capacity, skills, or who was missing."""
+
+    timeline_type = "conversation.routed"
+    decision: str
+    why: dict[str, Any]
+
+    def payload(self) -> dict[str, Any]:
+        return {"decision": self.decision, **self.why}
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequiredSkillsChanged(DomainEvent):
+    """The skills an agent needs for this conversation (skills routing) were replaced."""
+
+    timeline_type = "conversation.required_skills_changed"
+    audited = True
+    skills: list[str]
+
+    def payload(self) -> dict[str, Any]:
+        return {"skills": self.skills}
+
+
+@dataclass(frozen=True, kw_only=True)
+class PresenceChanged(DomainEvent):
+    """A staff member went online, away or offline (``automatic``: the auto-away job)."""
+
+    user_id: int
+    old: str
+    new: str
+    automatic: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallEventReceived(DomainEvent):
+    """A PBX reported a call event (``occurred_at``: the event's own time); ``status``: the
+    call's state once every event known so far was taken into account."""
+
+    timeline_type = "call.event"
+    call_id: int
+    event: str
+    number: str
+    agent_id: int | None
+    queue_id: int | None
+    recording_url: str
+    status: str
+
+    def payload(self) -> dict[str, Any]:
+        return {"call_id": self.call_id, "event": self.event, "number": self.number,
+                "agent_id": self.agent_id, "queue_id": self.queue_id,
+                "recording_url": self.recording_url, "status": self.status}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallRinging(DomainEvent):
+    """A call rings an agent's phone: their console pops the caller up (not in any history)."""
+
+    call_id: int
+    user_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallNotesSaved(DomainEvent):
+    timeline_type = "call.notes_saved"
+    audited = True
+    call_id: int
+    excerpt: str
+
+    def payload(self) -> dict[str, Any]:
+        return {"call_id": self.call_id, "excerpt": self.excerpt}
+
+
+@dataclass(frozen=True, kw_only=True)
+class RuleApplied(DomainEvent):
+    """An automation rule fired (actor ``automation``): which actions it applied, which failed
+    (each change is also recorded as its own event, made by the rule)."""
+
+    timeline_type = "automation.applied"
+    rule_id: int
+    rule_name: str
+    trigger: str
+    applied: list[dict[str, Any]]
+    failed: list[dict[str, Any]]
+
+    def payload(self) -> dict[str, Any]:
+        return {"rule_id": self.rule_id, "rule_name": self.rule_name, "trigger": self.trigger,
+                "applied": self.applied, "failed": self.failed}
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlaAlert(DomainEvent):
+    """Base of the SLA alerts: one metric of the conversation (``first_response``,
+    ``next_response``, ``resolution``) due at ``due_at``; ``actions`` it set off."""
+
+    metric: str
+    due_at: datetime
+    actions: list[str]
+
+    def payload(self) -> dict[str, Any]:
+        return {"metric": self.metric, "due_at": self.due_at.isoformat(),
+                "actions": self.actions}
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlaWarned(SlaAlert):
+    """A target is about to be missed (the policy's warning time before it)."""
+
+    timeline_type = "sla.warning"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlaBreached(SlaAlert):
+    """A target was missed (recorded in ``sla_breaches`` too)."""
+
+    timeline_type = "sla.breached"
 
 
 Handler = Callable[[DomainEvent], None]

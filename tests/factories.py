@@ -13,16 +13,33 @@ from flask import Flask
 from helpdesk.events import SYSTEM, Actor
 from helpdesk.extensions import unit_of_work
 from helpdesk.models import (
+    BusinessCalendar,
     Channel,
     Conversation,
     Customer,
+    CustomFieldDefinition,
     IdentityKind,
+    Macro,
     Queue,
     Role,
+    Rule,
+    SavedView,
     Site,
+    SlaPolicy,
     User,
 )
-from helpdesk.services import conversations, customers, queues, sites, staff
+from helpdesk.services import (
+    automation,
+    conversations,
+    custom_fields,
+    customers,
+    macros,
+    queues,
+    saved_views,
+    sites,
+    sla_settings,
+    staff,
+)
 from helpdesk.services.conversations import NewMessage
 from helpdesk.uow import UnitOfWork
 from knowledge_base import articles
@@ -45,8 +62,8 @@ class Factory:
     def user(self, role: Role = Role.AGENT, email: str | None = None, **profile) -> User:
         email = email or f"{role.value}{next(_counter)}@staff.example"
         with self._unit() as uow:
-            return staff.create_user(uow, SYSTEM, email=email, name=email.split("@")[0],
-                                     role=role, password=PASSWORD, **profile)
+            return staff.create_user(uow, SYSTEM, email=email, role=role, password=PASSWORD,
+                                     **{"name": email.split("@")[0], **profile})
 
     def token(self, user: User, scopes: list[str]) -> str:
         with self._unit() as uow:
@@ -83,6 +100,53 @@ class Factory:
         with self._unit() as uow:
             return articles.create_article(uow, SYSTEM, ArticleContent(title=title, body=body,
                                                                        **content))
+
+    def macro(self, owner: User | None = None, **fields) -> Macro:
+        """A personal macro of ``owner``, or a shared one when there is none."""
+        fields = {"name": f"Macro {next(_counter)}", "body": "Hello {{customer.name}}",
+                  **fields}
+        with self._unit() as uow:
+            return macros.create_macro(uow, Actor("agent", owner.id) if owner else SYSTEM,
+                                       shared=owner is None, may_share=True, **fields)
+
+    def custom_field(self, **fields) -> CustomFieldDefinition:
+        """A custom field definition (by default a text field)."""
+        fields = {"key": f"field_{next(_counter)}", "label": "Field", "type": "text", **fields}
+        with self._unit() as uow:
+            return custom_fields.create_field(uow, SYSTEM, **fields)
+
+    def rule(self, author: User | None = None, **fields) -> Rule:
+        """An automation rule (by default: tag ``auto`` on each email received)."""
+        fields = {"name": f"Rule {next(_counter)}", "trigger": "email_received",
+                  "actions": [{"type": "add_tags", "tags": ["auto"]}], **fields}
+        with self._unit() as uow:
+            return automation.create_rule(
+                uow, Actor("agent", author.id) if author else SYSTEM, **fields)
+
+    def calendar(self, **fields) -> BusinessCalendar:
+        """Business hours: Monday to Friday, 09:00-12:30 and 13:30-18:00 in Paris."""
+        office = ["09:00-12:30", "13:30-18:00"]
+        fields = {"name": f"Calendar {next(_counter)}", "timezone": "Europe/Paris",
+                  "hours": {day: office for day in ("mon", "tue", "wed", "thu", "fri")},
+                  **fields}
+        with self._unit() as uow:
+            return sla_settings.create_calendar(uow, SYSTEM, **fields)
+
+    def sla_policy(self, **fields) -> SlaPolicy:
+        """An SLA policy (by default in wall-clock time, targets for normal priority)."""
+        fields = {"name": f"Policy {next(_counter)}", "targets": {
+            "normal": {"first_response": 60, "next_response": 120, "resolution": 480}},
+            **fields}
+        with self._unit() as uow:
+            return sla_settings.create_policy(uow, SYSTEM, **fields)
+
+    def saved_view(self, owner: User | None = None, **filters) -> SavedView:
+        """A personal view of ``owner`` (shared when there is none) with these filters."""
+        actor = Actor("agent", owner.id) if owner else SYSTEM
+        with self._unit() as uow:
+            return saved_views.create_view(
+                uow, actor, name=f"View {next(_counter)}", shared=owner is None,
+                may_share=True, filters=saved_views.ViewFilters(**filters))
 
 
 def raw_email(sender: str = "ada@example.com", subject: str = "Where is my parcel?",

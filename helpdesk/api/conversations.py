@@ -47,14 +47,16 @@ READ, WRITE = Permission.CONVERSATIONS_READ, Permission.CONVERSATIONS_WRITE
 @blp.response(200, ConversationPage)
 @requires(READ)
 def list_conversations(args: dict[str, Any]) -> dict[str, Any]:
-    """List conversations, most urgent and most recent first.
+    """List conversations, most urgent and most recent first (best match first when
+    searching with ``q``).
 
     Filters combine (AND); ``status`` may be repeated (any of them).
     """
     page, per_page = args.pop("page"), capped_size(args.pop("per_page", None))
+    sort = args.pop("sort", None)
     filters = queries.ConversationFilter(statuses=args.pop("status", []),
                                          search=args.pop("q", None), **args)
-    return page_body(queries.list_conversations(db.session, filters, page=page,
+    return page_body(queries.list_conversations(db.session, filters, sort=sort, page=page,
                                                 per_page=per_page))
 
 
@@ -87,7 +89,10 @@ def get_conversation(conversation_id: int) -> Conversation:
 @blp.response(200, ConversationOut)
 @requires(WRITE)
 def update_conversation(data: dict[str, Any], conversation_id: int) -> Conversation:
-    """Change the priority and/or replace the tags."""
+    """Change the priority, replace the tags and/or set custom field values.
+
+    A custom field value that does not fit its definition is refused (422), naming it.
+    """
     with unit_of_work() as uow:
         conversations.update_conversation(uow, staff_actor(), conversation_id, **data)
     return reload(Conversation, conversation_id)

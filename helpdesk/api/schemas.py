@@ -15,6 +15,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validates_schema
 from marshmallow.validate import Length, OneOf, Range, Regexp
 
+from helpdesk.api.sla_fields import SlaField
 from helpdesk.auth.policy import Permission
 from helpdesk.models import (
     CONSENT_FLAGS,
@@ -29,6 +30,7 @@ from helpdesk.models import (
 )
 from helpdesk.services.conversations import MAX_BODY
 from helpdesk.services.customers import EMAIL_RE
+from helpdesk.services.queries import Sort
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 MAX_PAGE = 1_000_000
@@ -230,7 +232,13 @@ class ConversationQuery(PageArgs):
     priority = enum(Priority)
     owner = enum(Owner)
     tag = text(64)
-    q = text(200, metadata={"description": "Part of the subject"})
+    q = text(200, metadata={
+        "description": "Full-text search in the subject and the messages: words, "
+                       "\"a phrase\", a or b, -excluded (accents and case ignored)"})
+    sort = enum(Sort, metadata={
+        "description": "priority (most urgent, then latest activity), recent, oldest, "
+                       "relevance (the best search match first); default: relevance when "
+                       "searching, else priority"})
 
 
 class FirstMessageIn(StrictSchema):
@@ -254,6 +262,9 @@ class ConversationPatch(PatchSchema):
     priority = enum(Priority)
     tags = fields.List(text(64, min_length=1), validate=Length(max=50),
                        metadata={"description": "The full set of tags (replaces the old one)"})
+    custom_fields = fields.Dict(keys=text(64), validate=Length(max=100), metadata={
+        "description": "Values by field key (see /custom-fields), checked against the "
+                       "definitions; null clears one, fields not sent are kept"})
 
 
 class AssignIn(StrictSchema):
@@ -264,6 +275,12 @@ class AssignIn(StrictSchema):
 
 class StatusIn(StrictSchema):
     status = enum(ConversationStatus, required=True)
+
+
+class RequiredSkillsIn(StrictSchema):
+    skills = fields.List(text(64, min_length=1), required=True, validate=Length(max=20),
+                         metadata={"description": "The full set, e.g. [\"fr\", \"billing\"] "
+                                                  "(lower-cased; [] clears it)"})
 
 
 class ConversationOut(Schema):
@@ -278,6 +295,10 @@ class ConversationOut(Schema):
     assignee = fields.Nested(Ref, allow_none=True)
     tags = fields.List(fields.String())
     custom_fields = fields.Dict()
+    required_skills = fields.List(fields.String(), metadata={
+        "description": "Skills routing looks for in agents (PUT …/required-skills)"})
+    waiting_since = fields.DateTime(allow_none=True, metadata={
+        "description": "When it last went to a queue to wait for an agent"})
     last_seq = fields.Integer(metadata={"description": "seq of the newest message"})
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
@@ -285,6 +306,7 @@ class ConversationOut(Schema):
     first_response_at = fields.DateTime(allow_none=True)
     solved_at = fields.DateTime(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
+    sla = SlaField()
 
 
 class ConversationPage(Schema):
@@ -414,6 +436,16 @@ class QueueFields(StrictSchema):
     routing_strategy = enum(RoutingStrategy)
     business_hours_id = id_field(allow_none=True)
     sla_policy_id = id_field(allow_none=True)
+    overflow_queue_id = id_field(allow_none=True, metadata={
+        "description": "Waiting conversations move there after overflow_after_seconds"})
+    overflow_after_seconds = fields.Integer(strict=True, allow_none=True, validate=Range(
+        1, 7 * 24 * 3600), metadata={"description": "Counted from when the customer began "
+                                                    "waiting; set with overflow_queue_id"})
+    channel_weights = fields.Dict(
+        keys=fields.String(validate=OneOf(CHANNELS)),
+        values=fields.Float(validate=Range(0, 100)),
+        metadata={"description": "least_loaded: what one open item of a channel weighs "
+                                 "(defaults: chat and phone 1, others 0.2)"})
     member_ids = fields.List(id_field(), validate=Length(max=500),
                              metadata={"description": "The full set of members"})
 
@@ -434,6 +466,9 @@ class QueueOut(Schema):
     routing_strategy = enum(RoutingStrategy)
     business_hours_id = fields.Integer(allow_none=True)
     sla_policy_id = fields.Integer(allow_none=True)
+    overflow_queue_id = fields.Integer(allow_none=True)
+    overflow_after_seconds = fields.Integer(allow_none=True)
+    channel_weights = fields.Dict()
     member_ids = fields.List(fields.Integer())
     created_at = fields.DateTime()
 

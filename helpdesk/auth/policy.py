@@ -33,16 +33,32 @@ class Permission(StrEnum):
     MAILBOXES_MANAGE = "mailboxes:manage"
     # The Prometheus metrics (a scraper's token): for those who watch the service.
     METRICS_READ = "metrics:read"
+    # The wallboard (/wallboard, its API and live room): for those who watch the queues.
+    WALLBOARD_VIEW = "wallboard:view"
+    # Agent tools: one's own macros; the shared macros; custom field definitions (admins).
+    MACROS_WRITE = "macros:write"
+    MACROS_MANAGE = "macros:manage"
+    FIELDS_MANAGE = "fields:manage"
+    # Post a PBX's call events (its token): they speak for any caller, so only admins hold it.
+    CALLS_INGEST = "calls:ingest"
+    # Automation rules (they act on every conversation): their pages, API and dry runs.
+    AUTOMATION_MANAGE = "automation:manage"
+    # The saved views shared with every agent (one's own need only conversations:read).
+    VIEWS_MANAGE = "views:manage"
+    # Business-hours calendars, SLA policies and the breaches recorded (page, API).
+    SLA_MANAGE = "sla:manage"
 
 
 P = Permission
 _WORK = {P.CONVERSATIONS_READ, P.CONVERSATIONS_WRITE, P.CUSTOMERS_READ, P.CUSTOMERS_WRITE,
-         P.QUEUES_READ, P.USERS_READ, P.KNOWLEDGE_READ}
+         P.QUEUES_READ, P.USERS_READ, P.KNOWLEDGE_READ, P.MACROS_WRITE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.SUPERVISOR: frozenset(_WORK | {P.CUSTOMERS_MERGE, P.QUEUES_MANAGE, P.AUDIT_READ,
-                                        P.METRICS_READ}),
+                                        P.METRICS_READ, P.WALLBOARD_VIEW,
+                                        P.MACROS_MANAGE, P.AUTOMATION_MANAGE,
+                                        P.VIEWS_MANAGE, P.SLA_MANAGE,}),
     Role.AGENT: frozenset(_WORK),
     Role.KNOWLEDGE_MANAGER: frozenset({P.KNOWLEDGE_READ, P.KNOWLEDGE_MANAGE, P.USERS_READ}),
 }

@@ -9,6 +9,8 @@ or one they are copied on) wins, and its name is recorded:
    (``support+<token>@…``) or in the subject (``[#<token>]``).
 3. ``new``: none of them.
 
+A conversation merged into another stands for that one (helpdesk.services.merging).
+
 A token is ``<id>-<signature>``, the signature an HMAC of the id with the app's secret key:
 a stranger can read a conversation number but cannot name another conversation.
 """
@@ -108,10 +110,19 @@ def find_thread(session: Session, email: ParsedEmail,
                 accepts: Callable[[Conversation], bool]) -> Thread:
     """The conversation ``email`` continues: the first candidate ``accepts``, else none."""
     for rule, conversation_id in _candidates(session, email):
-        conversation = session.get(Conversation, conversation_id)
+        conversation = _continued(session, conversation_id)
         if conversation is not None and accepts(conversation):
             return Thread(conversation, rule)
     return Thread(None, ThreadRule.NEW)
+
+
+def _continued(session: Session, conversation_id: int) -> Conversation | None:
+    """The conversation, or the one it was merged into: mail to a merged one goes on there
+    (never a loop: a merged conversation is closed, and nothing merges into a closed one)."""
+    conversation = session.get(Conversation, conversation_id)
+    while conversation is not None and conversation.merged_into_id is not None:
+        conversation = session.get(Conversation, conversation.merged_into_id)
+    return conversation
 
 
 def carries_token(address: str) -> bool:

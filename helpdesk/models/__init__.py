@@ -1,5 +1,7 @@
 """SQLAlchemy 2 typed models, one module per aggregate."""
 
+from helpdesk.models.automation import Rule, RuleRun, RuleTrigger, RunOutcome
+from helpdesk.models.call import Call, CallEvent, CallEventKind, CallStatus
 from helpdesk.models.conversation import (
     Attachment,
     AuthorKind,
@@ -11,7 +13,9 @@ from helpdesk.models.conversation import (
     Owner,
     Priority,
 )
+from helpdesk.models.custom_field import CustomFieldDefinition, FieldType
 from helpdesk.models.customer import CONSENT_FLAGS, Customer, Identity, IdentityKind
+from helpdesk.models.macro import Macro
 from helpdesk.models.mail import (
     ConversationParticipant,
     EmailMessageRef,
@@ -28,15 +32,78 @@ from helpdesk.models.mail import (
 )
 from helpdesk.models.notification import Notification
 from helpdesk.models.queue import Queue, QueueMembership, RoutingStrategy
+from helpdesk.models.saved_view import SavedView
 from helpdesk.models.site import Site
+from helpdesk.models.sla import (
+    BusinessCalendar,
+    ConversationSla,
+    Holiday,
+    SlaAction,
+    SlaBreach,
+    SlaDeadline,
+    SlaMetric,
+    SlaPolicy,
+    SlaTarget,
+)
 from helpdesk.models.staff import ApiToken, Presence, Role, User
 from helpdesk.models.timeline import AuditLog, TimelineEvent
 
 __all__ = [
-    "CONSENT_FLAGS", "ApiToken", "Attachment", "AuditLog", "AuthorKind", "Channel",
-    "Conversation", "ConversationParticipant", "ConversationStatus", "ConversationTag",
-    "Customer", "EmailMessageRef", "Identity", "IdentityKind", "InboundEmail", "InboundSource",
-    "InboundState", "IntakeOutcome", "Mailbox", "MailboxSecurity", "Message", "Notification",
-    "OutboundEmail", "OutboundKind", "OutboundState", "Owner", "Presence", "Priority", "Queue",
-    "QueueMembership", "Role", "RoutingStrategy", "Site", "ThreadRule", "TimelineEvent", "User",
+    "CONSENT_FLAGS",
+    "ApiToken",
+    "Attachment",
+    "AuditLog",
+    "AuthorKind",
+    "BusinessCalendar",
+    "Call",
+    "CallEvent",
+    "CallEventKind",
+    "CallStatus",
+    "Channel",
+    "Conversation",
+    "ConversationParticipant",
+    "ConversationSla",
+    "ConversationStatus",
+    "ConversationTag",
+    "CustomFieldDefinition",
+    "Customer",
+    "EmailMessageRef",
+    "FieldType",
+    "Holiday",
+    "Identity",
+    "IdentityKind",
+    "InboundEmail",
+    "InboundSource",
+    "InboundState",
+    "IntakeOutcome",
+    "Macro",
+    "Mailbox",
+    "MailboxSecurity",
+    "Message",
+    "Notification",
+    "OutboundEmail",
+    "OutboundKind",
+    "OutboundState",
+    "Owner",
+    "Presence",
+    "Priority",
+    "Queue",
+    "QueueMembership",
+    "Role",
+    "RoutingStrategy",
+    "Rule",
+    "RuleRun",
+    "RuleTrigger",
+    "RunOutcome",
+    "SavedView",
+    "Site",
+    "SlaAction",
+    "SlaBreach",
+    "SlaDeadline",
+    "SlaMetric",
+    "SlaPolicy",
+    "SlaTarget",
+    "ThreadRule",
+    "TimelineEvent",
+    "User",
 ]

@@ -93,6 +93,13 @@ class Conversation(Base):
     handoff: Mapped[dict[str, Any]] = mapped_column(default=dict)  # what the agent sees first
     csat_rating: Mapped[int | None]
     csat_comment: Mapped[str] = mapped_column(Text, default="")
+    # Routing: since when it waits in a queue, the skills it asks for (``fr``, ``billing``),
+    # and why routing left it waiting (noted once per wait; see services/routing.py).
+    waiting_since: Mapped[datetime | None]
+    required_skills: Mapped[list[str]] = mapped_column(default=list)
+    routing_reason: Mapped[str | None] = mapped_column(String(32))
+    # Set when merged into another conversation (closed then): mail to it threads there.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     last_message_at: Mapped[datetime | None]
@@ -132,9 +139,19 @@ class Conversation(Base):
         else:
             self.solved_at = None
 
+    def enter_queue(self, now: datetime) -> None:
+        """It waits for an agent from ``now``: routing will say afresh why it waits."""
+        self.waiting_since = now
+        self.routing_reason = None
+
     @property
     def is_closed(self) -> bool:
         return self.status == ConversationStatus.CLOSED
+
+    def event_fields(self) -> dict[str, Any]:
+        """The fields every event about this conversation carries."""
+        return {"customer_id": self.customer_id, "conversation_id": self.id,
+                "channel": self.channel.value}
 
 
 class ConversationTag(Base):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -31,6 +32,12 @@ class Queue(Base):
     # Seams for the SLA issue: the policies and calendars arrive there.
     business_hours_id: Mapped[int | None]
     sla_policy_id: Mapped[int | None]
+    # Routing: waiting conversations move to the overflow queue after this many seconds of
+    # wait; least_loaded weighs an open item by its channel (missing: the default weight).
+    overflow_queue_id: Mapped[int | None] = mapped_column(
+        ForeignKey("queues.id", ondelete="SET NULL"))
+    overflow_after_seconds: Mapped[int | None]
+    channel_weights: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     memberships: Mapped[list[QueueMembership]] = relationship(
@@ -49,5 +56,6 @@ class QueueMembership(Base):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_routed_at: Mapped[datetime | None]  # round robin: who waited longest for an item
 
     queue: Mapped[Queue] = relationship(back_populates="memberships")

@@ -23,6 +23,7 @@ from helpdesk.extensions import db, unit_of_work
 from helpdesk.models import Conversation, QueueMembership
 from helpdesk.realtime.chat import CHAT_NAMESPACE
 from helpdesk.realtime.rooms import AGENT_NAMESPACE, conversation_room, queue_room, user_room
+from helpdesk.realtime.wallboard import WALLBOARD_ROOM, board_json
 from helpdesk.services import chat
 from helpdesk.services.staff import token_owner
 
@@ -36,6 +37,7 @@ class Staff:
     user_id: int
     first_name: str  # what customers see of an agent's name
     can_write: bool  # conversations:write: typing and read marks
+    can_watch_wallboard: bool  # wallboard:view
 
 
 class Refused(DomainError):
@@ -74,7 +76,8 @@ class AgentNamespace(Namespace):
             raise ConnectionRefusedError("unauthorized")
         self.staff[request.sid] = Staff(
             user.id, _first_name(user.name),
-            allowed(user.role, Permission.CONVERSATIONS_WRITE, scopes))
+            allowed(user.role, Permission.CONVERSATIONS_WRITE, scopes),
+            allowed(user.role, Permission.WALLBOARD_VIEW, scopes))
         join_room(user_room(user.id))
         queue_ids = db.session.scalars(
             select(QueueMembership.queue_id).where(QueueMembership.user_id == user.id))
@@ -94,6 +97,14 @@ class AgentNamespace(Namespace):
     def on_unsubscribe(self, _staff: Staff, data: Any) -> dict[str, Any]:
         leave_room(conversation_room(_conversation_id(data)))
         return {}
+
+    @acknowledged
+    def on_watch_wallboard(self, staff: Staff, _data: Any) -> dict[str, Any]:
+        """Join the wallboard's room; the answer carries the board as it is now."""
+        if not staff.can_watch_wallboard:
+            raise Refused("wallboard:view is needed to watch the wallboard")
+        join_room(WALLBOARD_ROOM)
+        return {"board": board_json()}
 
     @acknowledged
     def on_typing(self, staff: Staff, data: Any) -> dict[str, Any]:

@@ -24,7 +24,7 @@ def get_or_404(session: Session, model: type[M], ident: int, *, lock: bool = Fal
     the session already holds it, so the caller decides on the committed state.
     """
     if lock:
-        _take_sqlite_write_lock(session, model, ident)
+        take_sqlite_write_lock(session, model, ident)
     obj = session.get(model, ident, with_for_update=lock or None, populate_existing=lock)
     if obj is None:
         label = _label(model)
@@ -33,7 +33,7 @@ def get_or_404(session: Session, model: type[M], ident: int, *, lock: bool = Fal
     return obj
 
 
-def _take_sqlite_write_lock(session: Session, model: type[Base], ident: int) -> None:
+def take_sqlite_write_lock(session: Session, model: type[Base], ident: int) -> None:
     """SQLite ignores FOR UPDATE; a write statement takes its database-wide write lock
     (held to commit) so the read that follows is not stale."""
     if session.get_bind().dialect.name == "sqlite":

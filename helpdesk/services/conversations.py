@@ -30,8 +30,9 @@ from helpdesk.models import (
 )
 from helpdesk.orm import utcnow
 from helpdesk.sanitize import sanitize_html
-from helpdesk.services import attachments
+from helpdesk.services import attachments, mentions
 from helpdesk.services.common import get_or_404
+from helpdesk.services.custom_fields import check_required_on_solve, set_values
 from helpdesk.uow import UnitOfWork
 
 MAX_BODY = 100_000
@@ -66,6 +67,8 @@ def open_conversation(uow: UnitOfWork, actor: Actor, *, customer_id: int, channe
     conversation = Conversation(customer_id=customer.id, channel=channel,
                                 subject=subject.strip()[:300], queue_id=queue_id,
                                 priority=priority, owner=owner, site_id=site_id)
+    if owner == Owner.QUEUE:
+        conversation.enter_queue(utcnow())
     uow.session.add(conversation)
     uow.session.flush()
     uow.record(events.ConversationOpened(
@@ -103,6 +106,7 @@ def assign(uow: UnitOfWork, actor: Actor, conversation_id: int, *,
            assignee_id: int | None, queue_id: int | None = None) -> Conversation:
     """Give the conversation to an agent (or back to its queue when ``assignee_id`` is None)."""
     conversation = get_or_404(uow.session, Conversation, conversation_id, lock=True)
+    previous_queue = conversation.queue_id
     if queue_id is not None:
         get_or_404(uow.session, Queue, queue_id)
         conversation.queue_id = queue_id
@@ -114,8 +118,9 @@ def assign(uow: UnitOfWork, actor: Actor, conversation_id: int, *,
     if owner != conversation.owner:
         _change_owner(uow, actor, conversation, owner, "assigned")
     uow.record(events.ConversationAssigned(
-        actor=actor, **_about(conversation), assignee_id=assignee_id,
-        queue_id=conversation.queue_id, previous_assignee_id=previous))
+        actor=actor, **conversation.event_fields(), assignee_id=assignee_id,
+        queue_id=conversation.queue_id, previous_assignee_id=previous,
+        previous_queue_id=previous_queue))
     if conversation.status == ConversationStatus.NEW and assignee_id:
         _move(uow, actor, conversation, ConversationStatus.OPEN)
     uow.commit()
@@ -162,7 +167,9 @@ def hand_back_to_bot(uow: UnitOfWork, conversation: Conversation, reason: str) -
 def _change_owner(uow: UnitOfWork, actor: Actor, conversation: Conversation, owner: Owner,
                   reason: str) -> None:
     previous, conversation.owner = conversation.owner, owner
-    uow.record(events.OwnerChanged(actor=actor, **_about(conversation), old=previous.value,
+    if owner == Owner.QUEUE:
+        conversation.enter_queue(utcnow())
+    uow.record(events.OwnerChanged(actor=actor, **conversation.event_fields(), old=previous.value,
                                    new=owner.value, reason=reason))
 
 
@@ -188,8 +195,10 @@ def set_tags(uow: UnitOfWork, actor: Actor, conversation_id: int,
 
 def update_conversation(uow: UnitOfWork, actor: Actor, conversation_id: int, *,
                         priority: Priority | None = None,
-                        tags: list[str] | None = None) -> Conversation:
-    """Change the priority and/or replace the tags, in one transaction."""
+                        tags: list[str] | None = None,
+                        custom_fields: dict[str, Any] | None = None) -> Conversation:
+    """Change the priority, replace the tags and/or set custom field values (``None``
+    clears one; see ``services.custom_fields``), in one transaction."""
     conversation = get_or_404(uow.session, Conversation, conversation_id, lock=True)
     if priority is not None:
         old = conversation.priority
@@ -197,6 +206,8 @@ def update_conversation(uow: UnitOfWork, actor: Actor, conversation_id: int, *,
         _record_change(uow, actor, conversation, events.PriorityChanged, old, priority)
     if tags is not None:
         _replace_tags(uow, actor, conversation, tags)
+    if custom_fields is not None:
+        set_values(uow, actor, conversation, custom_fields)
     uow.commit()
     return conversation
 
@@ -210,14 +221,9 @@ def _replace_tags(uow: UnitOfWork, actor: Actor, conversation: Conversation,
     after = set(conversation.tags)
     if before != after:
         uow.record(events.TagsChanged(
-            actor=actor, **_about(conversation), added=sorted(after - before),
+            actor=actor, **conversation.event_fields(), added=sorted(after - before),
             removed=sorted(before - after)))
 
-
-def _about(conversation: Conversation) -> dict[str, Any]:
-    """The fields every conversation event carries."""
-    return {"customer_id": conversation.customer_id, "conversation_id": conversation.id,
-            "channel": conversation.channel.value}
 
 
 def _move(uow: UnitOfWork, actor: Actor, conversation: Conversation,
@@ -225,13 +231,16 @@ def _move(uow: UnitOfWork, actor: Actor, conversation: Conversation,
     """Change the status through the lifecycle and record it in the history."""
     old = conversation.status
     conversation.move_to(status, utcnow())
+    if status == ConversationStatus.SOLVED and old != status:
+        check_required_on_solve(uow.session, conversation)
     _record_change(uow, actor, conversation, events.StatusChanged, old, status)
 
 
 def _record_change(uow: UnitOfWork, actor: Actor, conversation: Conversation,
                    event_type: type[events.FieldChanged], old: StrEnum, new: StrEnum) -> None:
     if old != new:
-        uow.record(event_type(actor=actor, **_about(conversation), old=old.value, new=new.value))
+        uow.record(event_type(actor=actor, **conversation.event_fields(), old=old.value,
+                              new=new.value))
 
 
 def _by_client_id(uow: UnitOfWork, conversation_id: int, client_id: str | None) -> Message | None:
@@ -253,6 +262,8 @@ def _append_message(uow: UnitOfWork, conversation: Conversation, new: NewMessage
                       client_id=new.client_id, meta=new.meta or {})
     uow.session.add(message)
     uow.session.flush()
+    if message.internal:
+        mentions.notify_mentioned(uow, conversation, message)
     if new.attachment_ids:
         attachments.claim_for_message(uow.session, conversation.id, new.attachment_ids,
                                       message.id)

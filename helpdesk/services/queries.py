@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, case, func, or_, select
@@ -22,6 +23,7 @@ from helpdesk.models import (
     User,
 )
 from helpdesk.models.conversation import Channel, Owner
+from helpdesk.services import conversation_search
 
 T = TypeVar("T")
 
@@ -51,7 +53,14 @@ class ConversationFilter:
     priority: Priority | None = None
     owner: Owner | None = None
     tag: str | None = None
-    search: str | None = None
+    search: str | None = None  # full-text (helpdesk.services.conversation_search)
+
+
+class Sort(StrEnum):
+    PRIORITY = "priority"  # most urgent first, then the latest activity
+    RECENT = "recent"  # the latest activity first
+    OLDEST = "oldest"  # the oldest activity first: who has waited longest
+    RELEVANCE = "relevance"  # the best search match first (without a search: priority)
 
 
 def paginate(session: Session, query: Select, page: int, per_page: int) -> Page:
@@ -60,24 +69,36 @@ def paginate(session: Session, query: Select, page: int, per_page: int) -> Page:
     return Page(items, total or 0, page, per_page)
 
 
-def list_conversations(session: Session, filters: ConversationFilter, *, page: int = 1,
+def list_conversations(session: Session, filters: ConversationFilter, *,
+                       sort: Sort | None = None, page: int = 1,
                        per_page: int = 25) -> Page[Conversation]:
-    """Conversations matching the filters, most urgent and most recent first."""
-    query = _filtered_conversations(filters).options(
+    """Conversations matching the filters; by default the best search matches first when
+    searching, else the most urgent and most recent first."""
+    query = _filtered_conversations(session, filters).options(
         selectinload(Conversation.customer).selectinload(Customer.identities),
         selectinload(Conversation.assignee), selectinload(Conversation.queue),
         selectinload(Conversation.tag_rows))
-    query = query.order_by(_priority_rank().desc(),
-                           func.coalesce(Conversation.last_message_at,
-                                         Conversation.created_at).desc(),
-                           Conversation.id.desc())
-    return paginate(session, query, page, per_page)
+    sort = sort or (Sort.RELEVANCE if filters.search else Sort.PRIORITY)
+    return paginate(session, _sorted(query, filters, sort), page, per_page)
 
 
 def count_conversations(session: Session, filters: ConversationFilter) -> int:
     """How many conversations match the filters (the inbox counters)."""
-    query = _filtered_conversations(filters).with_only_columns(func.count(Conversation.id))
+    query = _filtered_conversations(session, filters).with_only_columns(
+        func.count(Conversation.id))
     return session.scalar(query) or 0
+
+
+def _sorted(query: Select, filters: ConversationFilter, sort: Sort) -> Select:
+    activity = func.coalesce(Conversation.last_message_at, Conversation.created_at)
+    urgent_first = (_priority_rank().desc(), activity.desc(), Conversation.id.desc())
+    if sort == Sort.RECENT:
+        return query.order_by(activity.desc(), Conversation.id.desc())
+    if sort == Sort.OLDEST:
+        return query.order_by(activity, Conversation.id)
+    if sort == Sort.RELEVANCE and conversation_search.parse(filters.search or "").required:
+        return query.order_by(conversation_search.SCORE.desc(), *urgent_first)
+    return query.order_by(*urgent_first)
 
 
 def conversation_messages(session: Session, conversation_id: int, *, after_seq: int = 0,
@@ -124,7 +145,7 @@ def staff_by_email(session: Session, email: str) -> User:
     return user
 
 
-def _filtered_conversations(f: ConversationFilter) -> Select:
+def _filtered_conversations(session: Session, f: ConversationFilter) -> Select:
     query = select(Conversation)
     conditions = [
         (f.statuses, lambda: Conversation.status.in_(f.statuses)),
@@ -137,11 +158,13 @@ def _filtered_conversations(f: ConversationFilter) -> Select:
         (f.owner, lambda: Conversation.owner == f.owner),
         (f.tag, lambda: Conversation.id.in_(select(ConversationTag.conversation_id)
                                             .where(ConversationTag.name == f.tag.lower()))),
-        (f.search, lambda: func.lower(Conversation.subject).like(f"%{f.search.lower()}%")),
+
     ]
     for present, condition in conditions:
         if present:
             query = query.where(condition())
+    if f.search:
+        query = conversation_search.narrowed(session, query, conversation_search.parse(f.search))
     return query
 
 

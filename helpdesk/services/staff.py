@@ -8,16 +8,17 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from helpdesk import events
 from helpdesk.auth.policy import Permission
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
-from helpdesk.events import Actor
+from helpdesk.events import SYSTEM, Actor
 from helpdesk.models import ApiToken, Presence, Role, User
 from helpdesk.orm import utcnow
+from helpdesk.services import routing
 from helpdesk.services.common import checked_enum, get_or_404
 from helpdesk.services.customers import EMAIL_RE
 from helpdesk.uow import UnitOfWork
@@ -25,6 +26,7 @@ from helpdesk.uow import UnitOfWork
 TOKEN_PREFIX = "cpt_"  # noqa: S105  (a public marker, not a secret)
 MIN_PASSWORD = 10
 TOKEN_USE_RESOLUTION = timedelta(minutes=5)
+ACTIVITY_RESOLUTION = timedelta(minutes=1)
 USER_FIELDS = ("name", "role", "locale", "capacity", "skills", "active")
 
 
@@ -61,11 +63,45 @@ def update_user(uow: UnitOfWork, actor: Actor, user_id: int, *, password: str | 
 
 
 def set_presence(uow: UnitOfWork, actor: Actor, user_id: int, presence: Presence) -> User:
-    user = get_or_404(uow.session, User, user_id)
-    user.presence = presence
-    user.last_seen_at = utcnow()
-    uow.commit()
+    """Go online, away or offline; going offline gives back the chats not answered yet
+    (routing gives them to someone else after the commit)."""
+    with uow.one_transaction():
+        # The lock orders this with routing, which checks presence under the same lock.
+        user = get_or_404(uow.session, User, user_id, lock=True)
+        old, user.presence = user.presence, checked_enum(Presence, presence, "presence")
+        user.last_seen_at = utcnow()
+        if old != user.presence:
+            uow.record(events.PresenceChanged(actor=actor, user_id=user.id, old=old.value,
+                                              new=user.presence.value))
+        if user.presence == Presence.OFFLINE and old != Presence.OFFLINE:
+            routing.release_unanswered_chats(uow, user.id)
     return user
+
+
+def auto_away(uow: UnitOfWork, now: datetime, idle_seconds: float) -> list[int]:
+    """Set away the online staff not seen for ``idle_seconds``; their ids."""
+    cutoff = now - timedelta(seconds=idle_seconds)
+    idle = list(uow.session.scalars(
+        update(User).where(User.presence == Presence.ONLINE,
+                           or_(User.last_seen_at.is_(None), User.last_seen_at < cutoff))
+        .values(presence=Presence.AWAY).returning(User.id)
+        .execution_options(synchronize_session=False)))
+    for user_id in idle:
+        uow.record(events.PresenceChanged(actor=SYSTEM, user_id=user_id, old="online",
+                                          new="away", automatic=True))
+    uow.commit()
+    return idle
+
+
+def seen_recently(user: User, now: datetime) -> bool:
+    """Whether ``last_seen_at`` is within ACTIVITY_RESOLUTION (no stamp is worth a write)."""
+    return user.last_seen_at is not None and now - user.last_seen_at < ACTIVITY_RESOLUTION
+
+
+def note_activity(uow: UnitOfWork, user_id: int, now: datetime) -> None:
+    """Stamp ``last_seen_at``, which auto-away reads."""
+    uow.session.execute(update(User).where(User.id == user_id).values(last_seen_at=now))
+    uow.commit()
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:

@@ -23,10 +23,21 @@ def static_file(filename: str) -> ResponseReturnValue:
 from helpdesk.web import (  # noqa: E402,F401
     account_views,
     auth_views,
+    automation_views,
+    call_views,
     context,
     conversation_views,
+    custom_field_views,
     customer_views,
+    inbox_tools_views,
     inbox_views,
+    macro_views,
     mailbox_views,
+    mentions,
+    merge_views,
+    notification_views,
+    routing_views,
+    sla_views,
+    wallboard_views,
 )
 

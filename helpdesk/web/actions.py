@@ -46,6 +46,20 @@ def run_action(action: Callable[[UnitOfWork], object], done: str,
     return redirect(back_to)
 
 
+def save_form(action: Callable[[UnitOfWork], object], done: str, back_to: str,
+              form_again: Callable[[], str]) -> ResponseReturnValue:
+    """Like ``run_action``, but a refused form is shown again (``form_again``: as typed)
+    with the error, instead of redirecting."""
+    try:
+        with unit_of_work() as uow:
+            action(uow)
+    except DomainError as exc:
+        flash(error_text(exc), "error")
+        return form_again(), exc.status
+    flash(done, "success")
+    return redirect(back_to)
+
+
 def error_text(exc: DomainError) -> str:
     """A translated headline, with the service's own detail after it."""
     headline = ERROR_TEXT.get(exc.code, _l("That could not be saved."))

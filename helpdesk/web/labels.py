@@ -20,7 +20,7 @@ LABELS: dict[str, dict[str, LazyString]] = {
                 "call_recording": _l("Call recording"),
                 "data_processing": _l("Data processing")},
     "author": {"customer": _l("Customer"), "agent": _l("Agent"), "bot": _l("Assistant"),
-               "system": _l("System")},
+               "system": _l("System"), "automation": _l("A rule")},
     "role": {"admin": _l("Administrator"), "supervisor": _l("Supervisor"), "agent": _l("Agent"),
              "knowledge_manager": _l("Knowledge manager")},
     "owner": {"bot": _l("Assistant"), "queue": _l("Queue"), "agent": _l("Agent")},
@@ -31,6 +31,18 @@ LABELS: dict[str, dict[str, LazyString]] = {
                 "unhelpful_streak": _l("Several answers in a row did not help"),
                 "marked_unhelpful": _l("The customer said an answer did not help"),
                 "assistant_handoff": _l("The assistant (Rasa) handed the conversation over")},
+    "strategy": {"manual": _l("Manual"), "round_robin": _l("Round robin"),
+                 "least_loaded": _l("Least loaded"), "skills": _l("Skills")},
+    "routing_reason": {"no_members": _l("the queue has no members"),
+                       "nobody_online": _l("none of the queue's members is online"),
+                       "all_at_capacity": _l("every online member is at capacity")},
+    "call_status": {"queued": _l("Waiting in queue"), "ringing": _l("Ringing"),
+                    "in_progress": _l("In progress"), "completed": _l("Answered"),
+                    "missed": _l("Missed"), "voicemail": _l("Voicemail")},
+    "call_event": {"queued": _l("Call queued"), "ringing": _l("Call ringing"),
+                   "answered": _l("Call answered"), "transferred": _l("Call transferred"),
+                   "voicemail": _l("Voicemail left"), "missed": _l("Missed call"),
+                   "ended": _l("Call ended")},
 }
 
 

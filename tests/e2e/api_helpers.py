@@ -16,7 +16,9 @@ EVERY_SCOPE = [
     "conversations:read", "conversations:write", "customers:read", "customers:write",
     "customers:merge", "queues:read", "queues:manage", "users:read", "users:manage",
     "audit:read", "knowledge:read", "knowledge:manage", "account:manage", "email:ingest",
-    "metrics:read",
+    "metrics:read", "wallboard:view",
+    "macros:write", "macros:manage", "fields:manage", "calls:ingest", "views:manage",
+    "automation:manage", "sla:manage",
 ]
 
 

@@ -28,10 +28,12 @@ def test_create_list_read_and_change_a_queue(api, make):
     queue = response.get_json()
     assert (queue["channels"], queue["member_ids"]) == (["chat", "email"], [ana.id])
     assert api.get(f"/queues/{queue['id']}").get_json() == queue
+    policy = make.sla_policy().id
     changed = api.patch(f"/queues/{queue['id']}", json={
-        "member_ids": [bo.id], "routing_strategy": "least_loaded", "sla_policy_id": 7}).get_json()
+        "member_ids": [bo.id], "routing_strategy": "least_loaded",
+        "sla_policy_id": policy}).get_json()
     assert (changed["member_ids"], changed["routing_strategy"], changed["sla_policy_id"]) == (
-        [bo.id], "least_loaded", 7)
+        [bo.id], "least_loaded", policy)
     listed = api.get("/queues", query_string={"per_page": 100}).get_json()
     assert "Billing" in [q["name"] for q in listed["items"]]
     assert listed["meta"]["total"] == len(listed["items"])

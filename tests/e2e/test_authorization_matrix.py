@@ -42,6 +42,14 @@ HOLDERS = {
     "email:ingest": {"admin"},  # a mail relay's token: it speaks for any sender
     "mailboxes:manage": {"admin"},  # mailbox passwords, the quarantine (web UI only)
     "metrics:read": {"admin", "supervisor"},  # a Prometheus scraper's token
+    "wallboard:view": {"admin", "supervisor"},  # the queues' wall screen
+    "macros:write": STAFF,  # their own macros
+    "macros:manage": {"admin", "supervisor"},  # the shared macros
+    "fields:manage": {"admin"},  # custom field definitions
+    "calls:ingest": {"admin"},  # a PBX's token: it speaks for any caller
+    "automation:manage": {"admin", "supervisor"},  # rules act on every conversation
+    "views:manage": {"admin", "supervisor"},  # the saved views shared with every agent
+    "sla:manage": {"admin", "supervisor"},  # calendars, SLA policies, breaches
 }
 PUBLIC = None
 
@@ -61,6 +69,7 @@ ENDPOINTS = [
     ("POST", "/conversations/{conversation}/status", "conversations:write"),
     ("POST", "/conversations/{conversation}/handoff", "conversations:write"),
     ("POST", "/conversations/{conversation}/follow-ups", "conversations:write"),
+    ("PUT", "/conversations/{conversation}/required-skills", "conversations:write"),
     ("GET", "/customers", "customers:read"),
     ("POST", "/customers", "customers:write"),
     ("GET", "/customers/{customer}", "customers:read"),
@@ -95,6 +104,47 @@ ENDPOINTS = [
     ("GET", "/kb/answer", "knowledge:read"),
     ("GET", "/orders/{number}", "conversations:read"),
     ("POST", "/inbound/email", "email:ingest"),
+    ("POST", "/calls/events", "calls:ingest"),
+    ("GET", "/macros", "conversations:read"),
+    ("POST", "/macros", "macros:write"),
+    ("GET", "/macros/{macro}", "conversations:read"),
+    ("PATCH", "/macros/{macro}", "macros:write"),
+    ("DELETE", "/macros/{macro}", "macros:write"),
+    ("POST", "/conversations/{conversation}/macros/{macro}", "conversations:write"),
+    ("GET", "/custom-fields", "conversations:read"),
+    ("POST", "/custom-fields", "fields:manage"),
+    ("PATCH", "/custom-fields/{field}", "fields:manage"),
+    ("DELETE", "/custom-fields/{field}", "fields:manage"),
+    ("GET", "/wallboard", "wallboard:view"),
+    ("GET", "/automation/rules", "automation:manage"),
+    ("POST", "/automation/rules", "automation:manage"),
+    ("GET", "/automation/rules/{rule}", "automation:manage"),
+    ("PATCH", "/automation/rules/{rule}", "automation:manage"),
+    ("DELETE", "/automation/rules/{rule}", "automation:manage"),
+    ("GET", "/automation/rules/{rule}/runs", "automation:manage"),
+    ("GET", "/automation/rules/{rule}/dry-run", "automation:manage"),
+    ("POST", "/automation/dry-run", "automation:manage"),
+    ("POST", "/conversations/bulk", "conversations:write"),
+    ("POST", "/conversations/{conversation}/merge", "conversations:write"),
+    ("POST", "/conversations/{conversation}/split", "conversations:write"),
+    ("GET", "/views", "conversations:read"),
+    ("POST", "/views", "conversations:read"),  # a shared one needs views:manage too
+    ("GET", "/views/{view}", "conversations:read"),
+    ("PATCH", "/views/{view}", "conversations:read"),
+    ("DELETE", "/views/{view}", "conversations:read"),
+    ("GET", "/views/{view}/conversations", "conversations:read"),
+    ("GET", "/sla/calendars", "sla:manage"),
+    ("POST", "/sla/calendars", "sla:manage"),
+    ("GET", "/sla/calendars/{calendar}", "sla:manage"),
+    ("PATCH", "/sla/calendars/{calendar}", "sla:manage"),
+    ("DELETE", "/sla/calendars/{calendar}", "sla:manage"),
+    ("POST", "/sla/calendars/{calendar}/holidays/seed", "sla:manage"),
+    ("GET", "/sla/policies", "sla:manage"),
+    ("POST", "/sla/policies", "sla:manage"),
+    ("GET", "/sla/policies/{policy}", "sla:manage"),
+    ("PATCH", "/sla/policies/{policy}", "sla:manage"),
+    ("DELETE", "/sla/policies/{policy}", "sla:manage"),
+    ("GET", "/sla/breaches", "sla:manage"),
 ]
 ROLES = ["admin", "supervisor", "agent", "knowledge_manager"]
 TOKENS = ["admin token with the scope", "admin token without the scope",
@@ -150,7 +200,11 @@ def world(module_app, module_make) -> World:
         token = db.session.scalar(select(ApiToken.id).where(ApiToken.user_id == subject.id))
     ids = {"conversation": conv.id, "customer": conv.customer_id, "identity": identity,
            "queue": module_make.queue().id, "user": subject.id, "token": token,
-           "article": module_make.article().id, "number": 1}
+           "article": module_make.article().id, "number": 1,
+           # subject's own macro: others get 404 (not 401/403) from the paths naming it
+           "macro": module_make.macro(subject).id, "field": module_make.custom_field().id,
+           "rule": module_make.rule().id, "view": module_make.saved_view(subject).id,
+           "calendar": module_make.calendar().id, "policy": module_make.sla_policy().id}
     return World(module_app, module_make, users, sessions, ids)
 
 

@@ -71,9 +71,9 @@ def test_every_api_route_is_in_the_spec_and_nothing_else(module_app, spec):
 def test_every_operation_answers_as_documented(module_app, module_make, spec):
     """Call each operation as an admin with a valid request; the status must be documented
     and a success, and the body must match the documented schema."""
-    rows = _rows(module_make)
-    api = ApiClient(module_app.test_client(), module_make.token(
-        module_make.user(Role.ADMIN), list(_scopes(spec))))
+    admin = module_make.user(Role.ADMIN)
+    rows = _rows(module_make, admin)
+    api = ApiClient(module_app.test_client(), module_make.token(admin, list(_scopes(spec))))
     validators = _Validators(spec)
     problems = []
     # Deletions last, so the rows they remove serve the other calls first.
@@ -93,8 +93,9 @@ def test_every_operation_answers_as_documented(module_app, module_make, spec):
     assert problems == []
 
 
-def _rows(make) -> dict[str, int]:
-    conv = make.conversation()
+def _rows(make, admin) -> dict[str, int]:
+    customer = make.customer()
+    conv = make.conversation(customer)
     agent = make.user(Role.AGENT)
     make.token(agent, ["conversations:read"])
     with make.app.app_context():
@@ -105,7 +106,10 @@ def _rows(make) -> dict[str, int]:
             "identity_id": identity, "queue_id": make.queue().id, "user_id": agent.id,
             "token_id": token, "lone_customer": make.customer().id,
             "duplicate_customer": make.customer().id, "article_id": make.article().id,
-            "number": 1}
+            "number": 1, "macro_id": make.macro(admin).id, "field_id": make.custom_field().id,
+            "rule_id": make.rule().id, "merge_source": make.conversation(customer).id,
+            "view_id": make.saved_view(admin).id,  # the admin's own
+            "calendar_id": make.calendar().id, "policy_id": make.sla_policy().id}
 
 
 def _path_ids(method: str, path: str, rows: dict[str, int]) -> dict[str, int | str]:
@@ -127,6 +131,7 @@ def _body(method: str, path: str, rows: dict[str, int]) -> dict[str, Any] | None
         ("post", "/conversations/{conversation_id}/assign"): {"assignee_id": rows["user_id"]},
         ("post", "/conversations/{conversation_id}/status"): {"status": "pending"},
         ("post", "/conversations/{conversation_id}/handoff"): {"reason": "asked_for_human"},
+        ("put", "/conversations/{conversation_id}/required-skills"): {"skills": ["fr"]},
         ("post", "/conversations/{conversation_id}/follow-ups"): {
             "email": "follow@example.com", "description": "It broke"},
         ("post", "/customers"): {"name": "New", "identities": [
@@ -144,6 +149,39 @@ def _body(method: str, path: str, rows: dict[str, int]) -> dict[str, Any] | None
         ("post", "/users/{user_id}/tokens"): {"name": "ci", "scopes": ["users:read"]},
         ("post", "/kb/articles"): {"title": "Returns", "example_questions": ["Refund?"]},
         ("patch", "/kb/articles/{article_id}"): {"body": "Within 60 days."},
+        ("post", "/calls/events"): {"call_id": "spec-1", "event": "ringing",
+                                    "caller": "+33612345678", "timestamp": 1795000000},
+        ("post", "/macros"): {"name": "Spec macro", "body": "Hi {{customer.name}}",
+                              "actions": {"status": "pending", "add_tags": ["spec"]}},
+        ("patch", "/macros/{macro_id}"): {"name": "Renamed macro"},
+        ("post", "/conversations/{conversation_id}/macros/{macro_id}"): {"send": True},
+        ("post", "/custom-fields"): {"key": "order_number", "label": "Order",
+                                     "type": "select", "options": ["A", "B"]},
+        ("patch", "/custom-fields/{field_id}"): {"label": "Renamed field"},
+        ("post", "/automation/rules"): {
+            "name": "Spec rule", "trigger": "email_received",
+            "conditions": {"all": [{"field": "subject", "op": "contains", "value": "refund"}]},
+            "actions": [{"type": "set_priority", "priority": "high"}]},
+        ("patch", "/automation/rules/{rule_id}"): {"active": False},
+        ("post", "/automation/dry-run"): {"trigger": "pending_for", "delay_minutes": 4320},
+        ("post", "/conversations/bulk"): {"conversation_ids": [rows["conversation_id"]],
+                                          "action": "priority", "priority": "urgent"},
+        ("post", "/conversations/{conversation_id}/merge"): {
+            "source_id": rows["merge_source"]},
+        ("post", "/conversations/{conversation_id}/split"): {"seq": 1},
+        ("post", "/views"): {"name": "Spec view", "filters": {
+            "statuses": ["open"], "assignee": "me", "q": "parcel", "sort": "recent"}},
+        ("patch", "/views/{view_id}"): {"name": "Renamed view"},
+        ("post", "/sla/calendars"): {"name": "Spec hours", "timezone": "Europe/Paris",
+                                     "hours": {"mon": ["09:00-12:30", "13:30-18:00"]},
+                                     "holidays": [{"date": "2026-12-25", "name": "Noël"}]},
+        ("patch", "/sla/calendars/{calendar_id}"): {"hours": {"sat": ["10:00-16:00"]}},
+        ("post", "/sla/calendars/{calendar_id}/holidays/seed"): {"country": "FR",
+                                                                 "year": 2026},
+        ("post", "/sla/policies"): {"name": "Spec policy", "warning_minutes": 15,
+                                    "breach_actions": ["notify", "raise_priority"],
+                                    "targets": [{"priority": "high", "first_response": 30}]},
+        ("patch", "/sla/policies/{policy_id}"): {"pause_statuses": ["pending"]},
     }
     return bodies.get((method, path.removeprefix("/api/v1")))
 

@@ -59,7 +59,9 @@ def subjects(response):
     ({"view": "all", "priority": "urgent"}, ["Lost parcel"]),
     ({"view": "all", "channel": "phone"}, ["Late parcel"]),
     ({"view": "all", "tag": "VIP"}, ["Lost parcel"]),
-    ({"view": "all", "q": "parcel"}, ["Lost parcel", "Late parcel"]),
+    # Subjects and messages (every body says "My parcel never arrived"); subjects weigh more
+    ({"view": "all", "q": "parcel"}, ["Lost parcel", "Late parcel", "Refund please"]),
+    ({"view": "all", "q": "parcel -late"}, ["Lost parcel", "Refund please"]),
     ({"view": "all", "status": "nonsense", "priority": "nonsense"},
      ["Lost parcel", "Late parcel", "Refund please"]),
 ])

@@ -13,7 +13,9 @@
   if (typeof window.io !== "function" || (!thread && !inboxNav)) return;
 
   const userId = Number((thread || inboxNav).dataset.userId);
-  const socket = window.io("/agent"); // the session cookie authenticates
+  // the session cookie authenticates; other scripts of the page share this connection
+  const socket = window.comptoirAgentSocket || window.io("/agent");
+  window.comptoirAgentSocket = socket;
   // Says whether live updates flow (the server joins this page's rooms on connect).
   socket.on("connect", () => { document.documentElement.dataset.live = "on"; });
   socket.on("disconnect", () => { document.documentElement.dataset.live = "off"; });

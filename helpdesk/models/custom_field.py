@@ -1,0 +1,34 @@
+"""Custom conversation fields: the definitions admins write; values live on the conversation
+(``Conversation.custom_fields``, by key)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from helpdesk.models.types import enum_type
+from helpdesk.orm import Base, utcnow
+
+
+class FieldType(StrEnum):
+    TEXT = "text"
+    NUMBER = "number"
+    DATE = "date"  # stored as "YYYY-MM-DD"
+    SELECT = "select"  # one of ``options``
+    CHECKBOX = "checkbox"
+
+
+class CustomFieldDefinition(Base):
+    __tablename__ = "custom_field_definitions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100))
+    type: Mapped[FieldType] = mapped_column(enum_type(FieldType))
+    options: Mapped[list[str]] = mapped_column(default=list)
+    required_on_solve: Mapped[bool] = mapped_column(default=False)
+    position: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
