@@ -12,6 +12,7 @@ of each message and GIN indexes.
 from alembic import op
 import sqlalchemy as sa
 import helpdesk.orm
+from helpdesk.migration_ops import add_reference_column, drop_reference_column
 
 
 revision = '0012'
@@ -30,7 +31,7 @@ PG_CONFIG = 'comptoir_search'
 
 
 def upgrade() -> None:
-    _add_merged_into()
+    add_reference_column('conversations', 'merged_into_id', 'conversations')
     op.create_table('saved_views',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
@@ -59,33 +60,11 @@ def downgrade() -> None:
     with op.batch_alter_table('saved_views', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_saved_views_owner_id'))
     op.drop_table('saved_views')
-    _drop_merged_into()
+    drop_reference_column('conversations', 'merged_into_id', 'conversations')
 
 
 def _dialect() -> str:
     return op.get_bind().dialect.name
-
-
-def _add_merged_into() -> None:
-    if _dialect() == 'sqlite':
-        # A column added in place: a batch copy would drop the table, and with foreign
-        # keys on, dropping it deletes every message (ON DELETE CASCADE).
-        op.execute('ALTER TABLE conversations ADD COLUMN merged_into_id INTEGER '
-                   'CONSTRAINT fk_conversations_merged_into_id_conversations '
-                   'REFERENCES conversations (id)')
-        return
-    op.add_column('conversations', sa.Column('merged_into_id', sa.Integer(), nullable=True))
-    op.create_foreign_key('fk_conversations_merged_into_id_conversations', 'conversations',
-                          'conversations', ['merged_into_id'], ['id'])
-
-
-def _drop_merged_into() -> None:
-    if _dialect() == 'sqlite':
-        op.execute('ALTER TABLE conversations DROP COLUMN merged_into_id')  # in place, too
-        return
-    op.drop_constraint('fk_conversations_merged_into_id_conversations', 'conversations',
-                       type_='foreignkey')
-    op.drop_column('conversations', 'merged_into_id')
 
 
 def _create_sqlite_index(fts: str, table: str, column: str) -> None:
