@@ -15,7 +15,8 @@ RASA_ACTIONS_TOKEN = $(COMPTOIR_INSTANCE_PATH)/rasa-actions.token
 RASA_ACTIONS_USER := rasa-actions@maison-lumiere.example
 export RASA_TELEMETRY_ENABLED ?= false
 
-.PHONY: run run-rasa rasa demo test lint install install-test browser dovecot services clean
+.PHONY: run run-rasa rasa demo test lint install install-test assets browser dovecot services \
+	clean
 
 # The worker (mailboxes, outgoing mail) runs beside the server and stops when it does.
 run: demo
@@ -64,8 +65,20 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 # Stamp files: reinstall only when pyproject.toml changes.
-install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test
+install: $(VENV)/.installed assets
+install-test: $(VENV)/.installed-test assets
+
+# Chart.js draws the reports' charts: pinned by package-lock.json, installed from the npm
+# registry and served by Comptoir itself (no CDN when pages load).
+CHART_JS := helpdesk/web/static/vendor/chart.js/chart.umd.js
+assets: $(CHART_JS)
+
+$(CHART_JS): package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "installing Debian's npm for the browser assets"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+	npm ci --no-audit --no-fund
+	mkdir -p $(@D)
+	cp node_modules/chart.js/dist/chart.umd.js node_modules/chart.js/LICENSE.md $(@D)/
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
@@ -112,4 +125,4 @@ $(RASA_BIN)/python:
 
 clean:
 	rm -rf $(VENV) $(RASA_VENV) $(RASA_PROJECT)/models $(RASA_PROJECT)/.rasa instance \
-	  .pytest_cache .ruff_cache
+	  .pytest_cache .ruff_cache node_modules $(dir $(CHART_JS))

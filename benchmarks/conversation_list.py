@@ -276,7 +276,7 @@ def measure_lists(app: Flask, desk: Desk, repeat: int) -> list[Measure]:
 
 def measure_pages(app: Flask, desk: Desk, repeat: int) -> list[Measure]:
     client = app.test_client()
-    _log_in(client, "agent0@bench.example")
+    log_in(client, "agent0@bench.example")
     pages = [("Inbox page: mine", {}), ("Inbox page: all (active)", {"view": "all"}),
              ("Inbox page: search in all", {"view": "all", "status": "any",
                                             "q": "remboursement colis"})]
@@ -292,7 +292,7 @@ def measure_pages(app: Flask, desk: Desk, repeat: int) -> list[Measure]:
     return measures
 
 
-def _log_in(client: FlaskClient, email: str) -> None:
+def log_in(client: FlaskClient, email: str) -> None:
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
     response = client.post("/login", data={"email": email, "password": PASSWORD,

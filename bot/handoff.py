@@ -4,7 +4,8 @@ The packet is built before routing: what the customer wants (their own words), t
 articles the assistant tried, who they are (verified or not) and their recent history.
 When nobody can take the chat, the customer is told so and offered to leave an email.
 An outside dialogue engine (Rasa) asks for the same handoff through ``request_handoff``,
-naming the queue it wants.
+naming the queue it wants. The customer's message that led to it is stored for the
+knowledge managers' content gaps, whichever way the handoff came.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from helpdesk.services import chat, conversations
 from helpdesk.services.common import get_or_404
 from helpdesk.services.conversations import BOT_ACTOR, NewMessage
 from helpdesk.uow import UnitOfWork
+from knowledge_base.gaps.service import remember_question
 
 SUMMARY_MESSAGES = 3
 SUMMARY_CHARS = 400
@@ -60,6 +62,7 @@ def hand_off(uow: UnitOfWork, conversation_id: int, reason: str, *,
     packet = handoff_packet(uow.session, conversation, reason, available=available)
     conversations.hand_over(uow, BOT_ACTOR, conversation_id, owner=Owner.QUEUE,
                             reason=reason, queue_id=queue_id, packet=packet)
+    _remember_question(uow.session, conversation, reason)
     text = TEXTS[_language(uow.session, conversation)]["connecting" if available else "offline"]
     meta = {} if available else {"options": [{"kind": "leave_contact", "label": ""}]}
     conversations.post_message(uow, conversation_id, NewMessage(
@@ -132,8 +135,22 @@ def _history(session: Session, conversation: Conversation) -> list[dict[str, Any
              "status": c.status.value, "created_at": c.created_at.isoformat()} for c in others]
 
 
-def _language(session: Session, conversation: Conversation) -> str:
+def _remember_question(session: Session, conversation: Conversation, reason: str) -> None:
+    """The customer's last message led to the handoff: a question for the content gaps."""
+    last = session.scalar(select(Message).where(
+        Message.conversation_id == conversation.id, Message.author_kind == AuthorKind.CUSTOMER)
+        .order_by(Message.seq.desc()).limit(1))
+    if last is not None:
+        remember_question(session, last, reason, conversation_language(session, conversation))
+
+
+def conversation_language(session: Session, conversation: Conversation) -> str:
+    """The customer's language, else their site's, else English."""
     customer = session.get(Customer, conversation.customer_id)
     site = session.get(Site, conversation.site_id) if conversation.site_id else None
-    language = (customer.language if customer else None) or (site.language if site else "en")
+    return (customer.language if customer else None) or (site.language if site else "en")
+
+
+def _language(session: Session, conversation: Conversation) -> str:
+    language = conversation_language(session, conversation)
     return language if language in TEXTS else "en"

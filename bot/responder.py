@@ -19,17 +19,17 @@ from flask import Flask
 from sqlalchemy import select
 
 from bot.engine import BotContext, Engine, SiteThresholds
-from bot.handoff import hand_off, request_handoff
+from bot.handoff import conversation_language, hand_off, request_handoff
 from bot.responses import Action, Answer, Clarify, Escalate, Reply
 from bot.service import chat_engine
 from helpdesk import events
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db, unit_of_work
-from helpdesk.models import AuthorKind, Channel, Conversation, Customer, Message, Owner, Site
+from helpdesk.models import AuthorKind, Channel, Conversation, Message, Owner, Site
 from helpdesk.services import conversations
 from helpdesk.services.conversations import BOT_ACTOR, NewMessage
 from helpdesk.uow import UnitOfWork
-from knowledge_base.models import UnansweredQuestion
+from knowledge_base.gaps.service import remember_question
 
 log = logging.getLogger(__name__)
 EXTENSION = "comptoir.chat_responder"
@@ -158,7 +158,8 @@ def conversation_owner(conversation_id: int) -> Owner | None:
 
 def _context(conversation: Conversation, streak: int, message: Message) -> BotContext:
     site = db.session.get(Site, conversation.site_id) if conversation.site_id else None
-    return BotContext(conversation_id=conversation.id, language=_language(conversation, site),
+    return BotContext(conversation_id=conversation.id,
+                      language=conversation_language(db.session, conversation),
                       unhelpful_streak=streak, thresholds=_site_thresholds(site),
                       payload=_button_payload(message))
 
@@ -168,11 +169,6 @@ def _button_payload(message: Message) -> str | None:
     choice = (message.meta or {}).get("choice")
     payload = choice.get("payload") if isinstance(choice, dict) else None
     return payload if isinstance(payload, str) and payload.strip() else None
-
-
-def _language(conversation: Conversation, site: Site | None) -> str:
-    customer = db.session.get(Customer, conversation.customer_id)
-    return (customer.language if customer else None) or (site.language if site else "en")
 
 
 def _site_thresholds(site: Site | None) -> SiteThresholds | None:
@@ -201,12 +197,10 @@ def _follow_up_streak(conversation_id: int) -> int:
 def _log_unanswered(uow: UnitOfWork, conversation: Conversation, message: Message,
                     action: Escalate) -> None:
     """Every escalated question, with why and its best score, for the knowledge managers."""
-    site = db.session.get(Site, conversation.site_id) if conversation.site_id else None
-    uow.session.add(UnansweredQuestion(
-        text=message.body[:2000], language=_language(conversation, site),
-        reason=action.reason, best_score=action.best_score,
-        best_article_id=getattr(action, "best_article_id", None),
-        conversation_id=conversation.id))
+    remember_question(uow.session, message, action.reason,
+                      conversation_language(uow.session, conversation),
+                      best_score=action.best_score,
+                      best_article_id=getattr(action, "best_article_id", None))
     uow.commit()
 
 

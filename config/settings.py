@@ -48,6 +48,8 @@ class Settings:
     log_level: str
     embedding_model: str
     search_refresh_seconds: float
+    content_gap_similarity: float
+    content_gap_refresh_seconds: float
     bot_handover_weight: float
     bot_clarify_margin: float
     bot_max_unhelpful: int
@@ -63,6 +65,7 @@ class Settings:
     smtp_password: str
     mail_from: str
     ack_rate_limit_per_hour: int
+    public_url: str
     routing_sweep_seconds: int
     presence_auto_away_seconds: float
     calls_signing_secret: str
@@ -231,6 +234,16 @@ def _check_consistency(settings: Settings) -> None:
     _check_mail(settings)
     _check_bot_engine(settings)
     _check_country_code(settings.calls_country_code)
+    _check_content_gaps(settings)
+
+
+def _check_content_gaps(settings: Settings) -> None:
+    if not 0 < settings.content_gap_similarity <= 1:
+        raise ConfigError(f"COMPTOIR_CONTENT_GAP_SIMILARITY: a cosine above 0 and at most 1, "
+                          f"got {settings.content_gap_similarity}")
+    if settings.content_gap_refresh_seconds <= 0:
+        raise ConfigError(f"COMPTOIR_CONTENT_GAP_REFRESH_SECONDS: must be above 0, "
+                          f"got {settings.content_gap_refresh_seconds}")
 
 
 def _check_country_code(code: str) -> None:
@@ -250,6 +263,9 @@ def _check_mail(settings: Settings) -> None:
     if settings.mail_from and not _is_address(settings.mail_from):
         raise ConfigError(f"COMPTOIR_MAIL_FROM: expected an address such as "
                           f"'Support <support@shop.example>', got {settings.mail_from!r}")
+    if settings.public_url and not _is_http_url(settings.public_url):
+        raise ConfigError(f"COMPTOIR_PUBLIC_URL: expected an http:// or https:// address, "
+                          f"got {settings.public_url!r}")
 
 
 def _check_bot_engine(settings: Settings) -> None:

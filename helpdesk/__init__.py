@@ -89,6 +89,7 @@ def _register_blueprints(app: Flask, embedder_factory: Callable[[], Embedder] | 
     from helpdesk.integrations.orders import init_app as init_order_lookup
     from helpdesk.jobs import init_app as init_jobs
     from helpdesk.mail.triggers import init_app as init_mail_triggers
+    from helpdesk.privacy import init_app as init_privacy
     from helpdesk.realtime import register_handlers
     from helpdesk.realtime.calls import init_app as init_screen_pops
     from helpdesk.realtime.wallboard import init_app as init_wallboard
@@ -110,6 +111,7 @@ def _register_blueprints(app: Flask, embedder_factory: Callable[[], Embedder] | 
     init_mail_triggers(app)
     init_order_lookup(app)
     init_jobs(app)
+    init_privacy(app)
     init_automation(app)  # before routing: a rule may move a new conversation to a queue
     init_routing(app)
     init_sla(app)

@@ -93,12 +93,61 @@ class IdentityRemoved(IdentityEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class CustomersMerged(DomainEvent):
+    """Customer ``source_id`` was merged into this one (``merge_id``: the record of what
+    moved, ``moved``: how many rows per ``table.column``)."""
+
     timeline_type = "customer.merged"
     audited = True
     source_id: int
+    merge_id: int
+    reason: str
+    moved: dict[str, int]
 
     def payload(self) -> dict[str, Any]:
-        return {"source_customer_id": self.source_id}
+        return {"source_customer_id": self.source_id, "merge_id": self.merge_id,
+                "reason": self.reason, "moved": self.moved}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomersUnmerged(DomainEvent):
+    """Merge ``merge_id`` was undone: customer ``source_id`` left this one with what it
+    brought."""
+
+    timeline_type = "customer.unmerged"
+    audited = True
+    source_id: int
+    merge_id: int
+
+    def payload(self) -> dict[str, Any]:
+        return {"source_customer_id": self.source_id, "merge_id": self.merge_id}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomerRestored(DomainEvent):
+    """This customer, merged into ``target_id`` by ``merge_id``, is on their own again."""
+
+    timeline_type = "customer.restored"
+    target_id: int
+    merge_id: int
+
+    def payload(self) -> dict[str, Any]:
+        return {"target_customer_id": self.target_id, "merge_id": self.merge_id}
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrganisationChanged(DomainEvent):
+    """The customer joined or left an organisation (``automatic``: by their email domain)."""
+
+    timeline_type = "customer.organisation_changed"
+    audited = True
+    old_id: int | None
+    new_id: int | None
+    name: str  # the organisation joined, else the one left
+    automatic: bool = False
+
+    def payload(self) -> dict[str, Any]:
+        return {"from": self.old_id, "to": self.new_id, "name": self.name,
+                "automatic": self.automatic}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,12 +231,49 @@ class ReadUpTo(DomainEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class CsatGiven(DomainEvent):
+    """The customer rated the conversation (1 to 5), for the first time; whom the rating is
+    about was fixed then: ``agent_id``, ``queue_id``, ``by_assistant``."""
+
     timeline_type = "conversation.rated"
     rating: int
     comment: str
+    agent_id: int | None = None
+    queue_id: int | None = None
+    by_assistant: bool = False
 
     def payload(self) -> dict[str, Any]:
-        return {"rating": self.rating, "comment": self.comment}
+        return {"rating": self.rating, "comment": self.comment, "agent_id": self.agent_id,
+                "queue_id": self.queue_id, "by_assistant": self.by_assistant}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CsatChanged(DomainEvent):
+    """The customer changed their rating or its comment (within the days allowed)."""
+
+    timeline_type = "conversation.rating_changed"
+    rating: int
+    comment: str
+    previous_rating: int
+    previous_comment: str
+
+    def payload(self) -> dict[str, Any]:
+        return {"rating": self.rating, "comment": self.comment,
+                "previous_rating": self.previous_rating,
+                "previous_comment": self.previous_comment}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomerImported(DomainEvent):
+    """Row ``row`` of customer import ``import_id`` created or changed this customer (what
+    it changed is recorded by the events of each change: created, updated, identity added)."""
+
+    timeline_type = "customer.imported"
+    import_id: int
+    row: int
+    created: bool
+
+    def payload(self) -> dict[str, Any]:
+        return {"import_id": self.import_id, "row": self.row, "created": self.created}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -455,6 +541,33 @@ class SlaBreached(SlaAlert):
     """A target was missed (recorded in ``sla_breaches`` too)."""
 
     timeline_type = "sla.breached"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomerExportRequested(DomainEvent):
+    """A staff member asked for an archive of the customer's data (data request
+    ``request_id``)."""
+
+    timeline_type = "customer.export_requested"
+    audited = True
+    request_id: int
+
+    def payload(self) -> dict[str, Any]:
+        return {"request_id": self.request_id}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomerErased(DomainEvent):
+    """The customer's data was erased: the one history row left of them, with counts only
+    (rows deleted and anonymised per table, files removed), never personal data."""
+
+    timeline_type = "customer.erased"
+    audited = True
+    request_id: int
+    counts: dict[str, Any]
+
+    def payload(self) -> dict[str, Any]:
+        return {"request_id": self.request_id, **self.counts}
 
 
 Handler = Callable[[DomainEvent], None]

@@ -3,8 +3,8 @@ that is due, until SIGTERM or SIGINT.
 
 Each tick polls the active mailboxes whose ``poll_seconds`` have passed since their last
 poll (a single ``once`` tick: every active mailbox), hands over to the outbox, then runs
-the periodic jobs that are due (helpdesk.periodic: the modules' own, and the look for
-replies whose mail was not queued). A mailbox
+the periodic jobs that are due (helpdesk.periodic: the modules' own, the look for
+replies whose mail was not queued, and the customer imports). A mailbox
 with IDLE also gets a watcher thread holding an IDLE session: the server's news wakes the
 loop, which polls that mailbox at once; polling goes on as the safety net. Nothing
 quarantined is retried automatically (``comptoir email reprocess``). Several workers may
@@ -34,12 +34,13 @@ from helpdesk.mail.outbound import mailer_from_settings
 from helpdesk.models import Mailbox
 from helpdesk.orm import utcnow
 from helpdesk.periodic import periodic, periodic_jobs
-from helpdesk.services import mailboxes, outbox
+from helpdesk.services import customer_imports, mailboxes, outbox
 
 log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL = 5.0
 SWEEP_INTERVAL = 60.0  # seconds between two looks for replies missed after their commit
+IMPORTS_INTERVAL = 1.0  # seconds: customer imports go on at every tick
 IDLE_ROUND = 25 * 60.0  # RFC 2177: renew IDLE before the server's 30-minute timeout
 IDLE_RETRY = 60.0
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -60,9 +61,15 @@ def queue_missed_replies(now: datetime) -> None:
     outbox.queue_missed_replies(unit_of_work, policy, now)
 
 
+def run_customer_imports(now: datetime) -> None:
+    """Process the customer imports waiting (a few seconds' worth of rows each turn)."""
+    customer_imports.run_imports(unit_of_work, now)
+
+
 def init_app(app: Flask) -> None:
     """The worker's own periodic jobs."""
     periodic(app, "queueing missed replies", SWEEP_INTERVAL, queue_missed_replies)
+    periodic(app, "customer imports", IMPORTS_INTERVAL, run_customer_imports)
 
 
 class Worker:

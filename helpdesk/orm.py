@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -76,6 +76,17 @@ def make_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 10.0) ->
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=0,
                          pool_timeout=pool_timeout)
+
+
+def query_plan(session: Session, statement: Any) -> str:
+    """How the database would run ``statement`` (its values inlined): EXPLAIN's text on
+    PostgreSQL, EXPLAIN QUERY PLAN's details on SQLite (benchmarks and index tests)."""
+    dialect = session.get_bind().dialect
+    sql = str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    if dialect.name == "sqlite":
+        rows = session.execute(text(f"EXPLAIN QUERY PLAN {sql}"))
+        return "\n".join(row[-1] for row in rows)
+    return "\n".join(row[0] for row in session.execute(text(f"EXPLAIN {sql}")))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -1,4 +1,5 @@
 """Article events: audited staff actions; after commit, search keeps its index in step.
+And the knowledge managers' audited verdicts on content gaps.
 
 Subscribing to ``ArticleEvent`` catches every change to an article's indexable state.
 """
@@ -57,3 +58,24 @@ class ArticleUnpublished(ArticleEvent):
 @dataclass(frozen=True, kw_only=True)
 class ArticleArchived(ArticleEvent):
     action = "article.archived"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContentGapChanged(DomainEvent):
+    """A knowledge manager's verdict on a content gap: open, dismissed, or covered by an
+    article."""
+
+    audited = True
+    action: ClassVar[str] = "content_gap.changed"
+    target_type: ClassVar[str] = "content_gap"
+
+    cluster_id: int
+    status: str
+    article_id: int | None = None
+
+    @property
+    def target_id(self) -> int:
+        return self.cluster_id
+
+    def payload(self) -> dict[str, Any]:
+        return {"status": self.status, "article_id": self.article_id}

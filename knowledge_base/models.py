@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.models import User
@@ -169,6 +169,13 @@ class UnansweredQuestion(Base):
     search score: the knowledge managers' list of what to write next."""
 
     __tablename__ = "unanswered_questions"
+    __table_args__ = (
+        # Content gaps: a cluster's members, its label and examples first; the page's counts
+        # read these indexes alone (SQLite scans the first, PostgreSQL ranges on the second).
+        Index("ix_unanswered_questions_cluster_rank", "cluster_id", "central_rank",
+              "created_at"),
+        Index("ix_unanswered_questions_created_cluster", "created_at", "cluster_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     text: Mapped[str] = mapped_column(Text)
@@ -179,4 +186,53 @@ class UnansweredQuestion(Base):
         ForeignKey("articles.id", ondelete="SET NULL"))
     conversation_id: Mapped[int | None] = mapped_column(
         ForeignKey("conversations.id", ondelete="SET NULL"), index=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # The customer's message; deleting it (erasure, retention) deletes the question with it.
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Content gaps (knowledge_base/gaps): set by the clustering job, derived from ``text``.
+    cluster_id: Mapped[int | None] = mapped_column(
+        ForeignKey("content_gap_clusters.id", ondelete="SET NULL"))
+    vector: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    # Its place in its cluster by cosine to the centroid: 1 is the most central (the label).
+    central_rank: Mapped[int | None]
+
+
+class GapStatus(StrEnum):
+    OPEN = "open"
+    DISMISSED = "dismissed"  # not worth an article (e.g. "can I talk to a person?")
+    COVERED = "covered"  # an article answers it (``article_id``)
+
+
+class ContentGapCluster(Base):
+    """Unanswered questions of one language that mean the same thing (the clustering job
+    keeps it); the knowledge managers' verdict on it survives new members."""
+
+    __tablename__ = "content_gap_clusters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    language: Mapped[str] = mapped_column(String(16), default="")
+    status: Mapped[GapStatus] = mapped_column(enum_type(GapStatus), default=GapStatus.OPEN,
+                                              index=True)
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id",
+                                                              ondelete="SET NULL"))
+    # float32 sum of the members' vectors (its direction is the centroid) and their count
+    # when it was summed: a count that no longer matches means members were deleted.
+    centroid: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    size: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    article: Mapped[Article | None] = relationship()
+
+
+class ContentGapState(Base):
+    """A single row: the model and threshold the clusters were made with (a change
+    reclusters everything); the clustering job locks it so one worker runs at a time."""
+
+    __tablename__ = "content_gap_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model: Mapped[str] = mapped_column(String(300), default="")
+    threshold: Mapped[float | None]
+    refreshed_at: Mapped[datetime | None]

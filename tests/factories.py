@@ -9,9 +9,10 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 
 from flask import Flask
+from sqlalchemy import select
 
 from helpdesk.events import SYSTEM, Actor
-from helpdesk.extensions import unit_of_work
+from helpdesk.extensions import db, unit_of_work
 from helpdesk.models import (
     BusinessCalendar,
     Channel,
@@ -20,30 +21,38 @@ from helpdesk.models import (
     CustomFieldDefinition,
     IdentityKind,
     Macro,
+    Message,
+    Organisation,
     Queue,
     Role,
     Rule,
     SavedView,
+    Segment,
     Site,
     SlaPolicy,
     User,
 )
+from helpdesk.privacy import exports as privacy_exports
 from helpdesk.services import (
     automation,
     conversations,
     custom_fields,
+    customer_imports,
     customers,
     macros,
+    organisations,
     queues,
     saved_views,
+    segments,
     sites,
     sla_settings,
     staff,
 )
 from helpdesk.services.conversations import NewMessage
 from helpdesk.uow import UnitOfWork
-from knowledge_base import articles
-from knowledge_base.models import Article, ArticleContent
+from knowledge_base import articles, gaps
+from knowledge_base.gaps import service as gap_service
+from knowledge_base.models import Article, ArticleContent, UnansweredQuestion
 
 PASSWORD = "correct horse battery"
 _counter = itertools.count(1)
@@ -115,6 +124,12 @@ class Factory:
         with self._unit() as uow:
             return custom_fields.create_field(uow, SYSTEM, **fields)
 
+    def organisation(self, **fields) -> Organisation:
+        """An organisation (by default with no domain)."""
+        fields = {"name": f"Organisation {next(_counter)}", **fields}
+        with self._unit() as uow:
+            return organisations.create_organisation(uow, SYSTEM, **fields)
+
     def rule(self, author: User | None = None, **fields) -> Rule:
         """An automation rule (by default: tag ``auto`` on each email received)."""
         fields = {"name": f"Rule {next(_counter)}", "trigger": "email_received",
@@ -140,6 +155,22 @@ class Factory:
         with self._unit() as uow:
             return sla_settings.create_policy(uow, SYSTEM, **fields)
 
+    def segment(self, owner: User | None = None, conditions: dict | None = None,
+                **fields) -> Segment:
+        """A personal segment of ``owner`` (shared when there is none); by default of every
+        customer."""
+        actor = Actor("agent", owner.id) if owner else SYSTEM
+        fields = {"name": f"Segment {next(_counter)}", **fields}
+        with self._unit() as uow:
+            return segments.create_segment(uow, actor, conditions=conditions or {"all": []},
+                                           shared=owner is None, may_share=True, **fields)
+
+    def customer_import(self, text: str = "name,email\nAda,ada.import@example.com\n") -> int:
+        """A customer import, stored and waiting for the worker; returns its id."""
+        with self._unit() as uow:
+            return customer_imports.start_import(uow, SYSTEM, filename="customers.csv",
+                                                 content=text.encode()).id
+
     def saved_view(self, owner: User | None = None, **filters) -> SavedView:
         """A personal view of ``owner`` (shared when there is none) with these filters."""
         actor = Actor("agent", owner.id) if owner else SYSTEM
@@ -147,6 +178,32 @@ class Factory:
             return saved_views.create_view(
                 uow, actor, name=f"View {next(_counter)}", shared=owner is None,
                 may_share=True, filters=saved_views.ViewFilters(**filters))
+
+    def data_request(self, customer: Customer | None = None) -> int:
+        """An export request of ``customer``'s data, waiting for the worker; its id."""
+        customer = customer or self.customer()
+        with self._unit() as uow:
+            return privacy_exports.request_export(uow, SYSTEM, customer.id).id
+
+    def content_gap(self, question: str = "Do you sell gift cards?",
+                    reply: str | None = "Yes, from 10 euros, in every shop.",
+                    customer: Customer | None = None) -> int:
+        """A clustered content gap: a customer question the assistant escalated, which an
+        agent then answered publicly (unless ``reply`` is None); returns the gap's id."""
+        conversation = self.conversation(customer, body=question)
+        agent = Actor("agent", self.user().id)
+        with self._unit() as uow:
+            if reply is not None:
+                conversations.post_message(uow, conversation.id,
+                                           NewMessage(body=reply, author=agent))
+            asked = uow.session.scalar(select(Message).where(
+                Message.conversation_id == conversation.id).order_by(Message.seq))
+            gap_service.remember_question(uow.session, asked, "low_confidence", "en")
+            uow.commit()
+        with self.app.app_context():
+            gaps.refresh_now()
+            return db.session.scalar(select(UnansweredQuestion.cluster_id).where(
+                UnansweredQuestion.message_id == asked.id))
 
 
 def raw_email(sender: str = "ada@example.com", subject: str = "Where is my parcel?",

@@ -27,6 +27,7 @@ from helpdesk.api.schemas import (
     ReplyIn,
     StatusIn,
 )
+from helpdesk.api.segments import visible_segment_id
 from helpdesk.auth.guard import requires
 from helpdesk.auth.policy import Permission
 from helpdesk.events import Actor
@@ -50,10 +51,12 @@ def list_conversations(args: dict[str, Any]) -> dict[str, Any]:
     """List conversations, most urgent and most recent first (best match first when
     searching with ``q``).
 
-    Filters combine (AND); ``status`` may be repeated (any of them).
+    Filters combine (AND); ``status`` may be repeated (any of them); ``segment_id`` keeps
+    the conversations of a segment's customers.
     """
     page, per_page = args.pop("page"), capped_size(args.pop("per_page", None))
     sort = args.pop("sort", None)
+    visible_segment_id(args.get("segment_id"))
     filters = queries.ConversationFilter(statuses=args.pop("status", []),
                                          search=args.pop("q", None), **args)
     return page_body(queries.list_conversations(db.session, filters, sort=sort, page=page,

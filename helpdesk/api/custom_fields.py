@@ -1,4 +1,5 @@
-"""Custom conversation fields: the definitions (values are set with PATCH /conversations)."""
+"""Custom fields of conversations, customers and organisations: the definitions (values are
+set with PATCH on what they describe)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from helpdesk.api.schemas import PatchSchema, StrictSchema, enum, flag, text
 from helpdesk.auth.guard import requires
 from helpdesk.auth.policy import Permission
 from helpdesk.extensions import db, unit_of_work
-from helpdesk.models import CustomFieldDefinition, FieldType
+from helpdesk.models import CustomFieldDefinition, FieldSubject, FieldType
 from helpdesk.services import custom_fields
 from helpdesk.services.custom_fields import KEY, MAX_POSITION
 
 blp = ApiBlueprint("api_custom_fields", __name__,
-                   description="Custom conversation fields defined by admins")
+                   description="Custom fields of conversations, customers (attributes) and "
+                               "organisations, defined by admins")
 FIELD = f"/custom-fields/<{ID}:field_id>"
 
 
@@ -38,7 +40,11 @@ class CustomFieldIn(CustomFieldFields):
             "description": "The name of the value in a conversation's custom_fields"})
     label = text(100, min_length=1, required=True)
     type = enum(FieldType, required=True, metadata={
-        "description": "text, number, date (YYYY-MM-DD), select or checkbox"})
+        "description": "text, number, date (YYYY-MM-DD), select (a choice) or checkbox "
+                       "(true/false)"})
+    subject = enum(FieldSubject, load_default=FieldSubject.CONVERSATION, metadata={
+        "description": "What it describes: conversation (custom_fields), customer or "
+                       "organisation (attributes); fixed once created"})
 
 
 class CustomFieldPatch(CustomFieldFields, PatchSchema):
@@ -47,6 +53,7 @@ class CustomFieldPatch(CustomFieldFields, PatchSchema):
 
 class CustomFieldOut(Schema):
     id = fields.Integer()
+    subject = enum(FieldSubject)
     key = fields.String()
     label = fields.String()
     type = enum(FieldType)
@@ -60,12 +67,17 @@ class CustomFieldList(Schema):
     items = fields.List(fields.Nested(CustomFieldOut))
 
 
+class CustomFieldQuery(StrictSchema):
+    subject = enum(FieldSubject, load_default=FieldSubject.CONVERSATION)
+
+
 @blp.route("/custom-fields", methods=["GET"])
+@blp.arguments(CustomFieldQuery, location="query")
 @blp.response(200, CustomFieldList)
 @requires(Permission.CONVERSATIONS_READ)
-def list_fields() -> dict[str, Any]:
-    """Every field definition, in display order."""
-    return {"items": custom_fields.definitions(db.session)}
+def list_fields(args: dict[str, Any]) -> dict[str, Any]:
+    """The field definitions of one subject (default: conversation), in display order."""
+    return {"items": custom_fields.definitions(db.session, args["subject"])}
 
 
 @blp.route("/custom-fields", methods=["POST"])

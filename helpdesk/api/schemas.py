@@ -145,8 +145,15 @@ class CustomerProfile(StrictSchema):
     name = text(200)
     language = _language()
     timezone = fields.String(allow_none=True, validate=known_timezone)
-    attributes = fields.Dict(keys=text(64, min_length=1))
-    consents = fields.Dict(keys=fields.String(validate=OneOf(CONSENT_FLAGS)), values=flag())
+    attributes = fields.Dict(keys=text(64, min_length=1), validate=Length(max=100), metadata={
+        "description": "Values by attribute key (GET /custom-fields?subject=customer), checked "
+                       "against the definitions; null clears one, keys not sent are kept"})
+    consents = fields.Dict(keys=fields.String(validate=OneOf(CONSENT_FLAGS)),
+                           values=flag(allow_none=True), metadata={
+                               "description": "true or false by flag, null: not asked; "
+                                              "flags not sent are kept"})
+    organisation_id = id_field(allow_none=True, metadata={
+        "description": "The customer's organisation (null: none)"})
 
 
 class CustomerIn(CustomerProfile):
@@ -167,6 +174,7 @@ class CustomerOut(Schema):
     attributes = fields.Dict()
     consents = fields.Dict()
     identities = fields.List(fields.Nested(IdentityOut))
+    organisation = fields.Nested(Ref, allow_none=True)
     merged_into_id = fields.Integer(allow_none=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
@@ -174,6 +182,8 @@ class CustomerOut(Schema):
 
 class CustomerQuery(PageArgs):
     q = text(200, metadata={"description": "Part of a name or of an identity value"})
+    segment_id = id_field(strict=False, metadata={
+        "description": "Only the customers of this segment (yours or a shared one)"})
 
 
 class CustomerPage(Schema):
@@ -232,6 +242,9 @@ class ConversationQuery(PageArgs):
     priority = enum(Priority)
     owner = enum(Owner)
     tag = text(64)
+    segment_id = id_field(strict=False, metadata={
+        "description": "Only the conversations of this segment's customers (yours or a "
+                       "shared one)"})
     q = text(200, metadata={
         "description": "Full-text search in the subject and the messages: words, "
                        "\"a phrase\", a or b, -excluded (accents and case ignored)"})

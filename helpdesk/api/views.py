@@ -56,6 +56,9 @@ class ViewFiltersIn(StrictSchema):
     q = text(200, allow_none=True, metadata={"description": "Full-text search"})
     sort = enum(Sort, allow_none=True, metadata={
         "description": "Default: relevance when q is set, else priority"})
+    segment_id = id_field(allow_none=True, metadata={
+        "description": "Only the conversations of this segment's customers: a shared "
+                       "segment, or for a personal view one of yours"})
 
 
 class ViewFiltersOut(Schema):
@@ -67,6 +70,7 @@ class ViewFiltersOut(Schema):
     priority = fields.String()
     q = fields.String()
     sort = fields.String()
+    segment_id = fields.Integer()
 
 
 class ViewFields(StrictSchema):

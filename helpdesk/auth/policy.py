@@ -47,6 +47,14 @@ class Permission(StrEnum):
     VIEWS_MANAGE = "views:manage"
     # Business-hours calendars, SLA policies and the breaches recorded (page, API).
     SLA_MANAGE = "sla:manage"
+    # Reports (/reports, their CSV exports and the events behind each number).
+    REPORTS_VIEW = "reports:view"
+    # Saved customer segments shared with everyone; customer imports from CSV.
+    SEGMENTS_MANAGE = "segments:manage"
+    CUSTOMERS_IMPORT = "customers:import"
+    # A customer's data export and erasure (privacy requests); retention settings (admins).
+    PRIVACY_MANAGE = "privacy:manage"
+    RETENTION_MANAGE = "retention:manage"
 
 
 P = Permission
@@ -58,7 +66,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SUPERVISOR: frozenset(_WORK | {P.CUSTOMERS_MERGE, P.QUEUES_MANAGE, P.AUDIT_READ,
                                         P.METRICS_READ, P.WALLBOARD_VIEW,
                                         P.MACROS_MANAGE, P.AUTOMATION_MANAGE,
-                                        P.VIEWS_MANAGE, P.SLA_MANAGE,}),
+                                        P.VIEWS_MANAGE, P.SLA_MANAGE, P.REPORTS_VIEW,
+                                        P.SEGMENTS_MANAGE, P.CUSTOMERS_IMPORT,
+                                        P.PRIVACY_MANAGE}),
     Role.AGENT: frozenset(_WORK),
     Role.KNOWLEDGE_MANAGER: frozenset({P.KNOWLEDGE_READ, P.KNOWLEDGE_MANAGE, P.USERS_READ}),
 }

@@ -11,10 +11,10 @@ is_not x`` holds when none of the customer's addresses is ``x``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import regex
 
@@ -30,6 +30,8 @@ MAX_LIST = 100  # values of an ``in``
 MAX_PATTERN = 200  # characters of a ``matches`` expression
 MAX_SEARCHED = 20_000  # characters of a text a pattern is searched in
 REGEX_TIMEOUT = 0.05  # seconds
+C = TypeVar("C")
+G = TypeVar("G")
 
 
 class Field(StrEnum):
@@ -171,9 +173,10 @@ def parse(data: Any, queue_ids: Iterable[int] | None = None, *,
     do not check, as for a stored rule whose queue was deleted since)."""
     if data in (None, {}):
         return ALWAYS
-    group = _group(data, path, 1, None if queue_ids is None else frozenset(queue_ids))
+    known = None if queue_ids is None else frozenset(queue_ids)
+    group = parse_tree(data, path, lambda item, where: _condition(item, where, known), Group)
     if group.size > MAX_CONDITIONS:
-        _fail(path, f"at most {MAX_CONDITIONS} conditions")
+        fail(path, f"at most {MAX_CONDITIONS} conditions")
     return group
 
 
@@ -184,32 +187,37 @@ def to_json(group: Group) -> dict[str, Any]:
                          for i in group.items]}
 
 
-def _group(data: Any, path: str, depth: int, queue_ids: Queues) -> Group:
+def parse_tree(data: Any, path: str, condition: Callable[[Any, str], C],
+               group: Callable[[str, tuple[Any, ...]], G], *, depth: int = 1) -> G:
+    """A group read from JSON: ``{"all": [...]}`` or ``{"any": [...]}`` of conditions and
+    nested groups (at most ``MAX_DEPTH`` deep); ``condition(item, path)`` reads each
+    condition and ``group(mode, items)`` builds each group. Shared with the customer
+    segments' language (helpdesk.services.segments)."""
     if not isinstance(data, dict) or len(data) != 1 or next(iter(data)) not in ("all", "any"):
-        _fail(path, 'a group is {"all": [...]} or {"any": [...]}')
+        fail(path, 'a group is {"all": [...]} or {"any": [...]}')
     if depth > MAX_DEPTH:
-        _fail(path, f"groups nest at most {MAX_DEPTH} deep")
+        fail(path, f"groups nest at most {MAX_DEPTH} deep")
     mode, items = next(iter(data.items()))
     if not isinstance(items, list):
-        _fail(f"{path}.{mode}", "must be a list")
+        fail(f"{path}.{mode}", "must be a list")
     parsed = []
     for index, item in enumerate(items):
         where = f"{path}.{mode}[{index}]"
         if isinstance(item, dict) and ("all" in item or "any" in item):
-            parsed.append(_group(item, where, depth + 1, queue_ids))
+            parsed.append(parse_tree(item, where, condition, group, depth=depth + 1))
         else:
-            parsed.append(_condition(item, where, queue_ids))
-    return Group(mode, tuple(parsed))
+            parsed.append(condition(item, where))
+    return group(mode, tuple(parsed))
 
 
 def _condition(data: Any, path: str, queue_ids: Queues) -> Condition:
     if not isinstance(data, dict) or set(data) != {"field", "op", "value"}:
-        _fail(path, 'a condition is {"field": ..., "op": ..., "value": ...}')
-    field = _member(Field, data["field"], f"{path}.field")
-    op = _member(Op, data["op"], f"{path}.op")
+        fail(path, 'a condition is {"field": ..., "op": ..., "value": ...}')
+    field = member(Field, data["field"], f"{path}.field")
+    op = member(Op, data["op"], f"{path}.op")
     if op not in OPERATORS[field]:
         allowed = ", ".join(sorted(o.value for o in OPERATORS[field]))
-        _fail(f"{path}.op", f"{field.value} takes {allowed}, not {op.value}")
+        fail(f"{path}.op", f"{field.value} takes {allowed}, not {op.value}")
     value = _value(field, op, data["value"], f"{path}.value", queue_ids)
     pattern = _pattern(value, f"{path}.value") if op == Op.MATCHES else None
     return Condition(field, op, value, pattern)
@@ -219,7 +227,7 @@ def _value(field: Field, op: Op, value: Any, path: str, queue_ids: Queues) -> An
     if op != Op.IN:
         return _scalar(field, value, path, queue_ids)
     if not isinstance(value, list) or not value or len(value) > MAX_LIST:
-        _fail(path, f"in takes a list of 1 to {MAX_LIST} values")
+        fail(path, f"in takes a list of 1 to {MAX_LIST} values")
     return [_scalar(field, v, f"{path}[{i}]", queue_ids) for i, v in enumerate(value)]
 
 
@@ -227,11 +235,11 @@ def _scalar(field: Field, value: Any, path: str, queue_ids: Queues) -> Any:
     if field == Field.QUEUE:
         return _queue(value, path, queue_ids)
     if not isinstance(value, str) or not value.strip():
-        _fail(path, "must be a non-empty text")
+        fail(path, "must be a non-empty text")
     if len(value) > MAX_VALUE:
-        _fail(path, f"at most {MAX_VALUE} characters")
+        fail(path, f"at most {MAX_VALUE} characters")
     if field in CHOICES and value not in CHOICES[field]:
-        _fail(path, f"{value!r} is not one of {', '.join(sorted(CHOICES[field]))}")
+        fail(path, f"{value!r} is not one of {', '.join(sorted(CHOICES[field]))}")
     return value.strip().lower() if field == Field.TAGS else value
 
 
@@ -239,27 +247,27 @@ def _queue(value: Any, path: str, queue_ids: Queues) -> int | None:
     if value is None:
         return None  # "no queue"
     if isinstance(value, bool) or not isinstance(value, int):
-        _fail(path, "a queue is given by its id (or null: no queue)")
+        fail(path, "a queue is given by its id (or null: no queue)")
     if queue_ids is not None and value not in queue_ids:
-        _fail(path, f"queue {value} does not exist")
+        fail(path, f"queue {value} does not exist")
     return value
 
 
 def _pattern(value: str, path: str) -> regex.Pattern[str]:
     if len(value) > MAX_PATTERN:
-        _fail(path, f"a pattern is at most {MAX_PATTERN} characters")
+        fail(path, f"a pattern is at most {MAX_PATTERN} characters")
     try:
         return regex.compile(value, regex.IGNORECASE | regex.V0)
     except regex.error as exc:
-        _fail(path, f"not a valid regular expression: {exc}")
+        fail(path, f"not a valid regular expression: {exc}")
 
 
-def _member(enum: type[StrEnum], value: Any, path: str) -> Any:
+def member(enum: type[StrEnum], value: Any, path: str) -> Any:
     try:
         return enum(value)
     except ValueError:
-        _fail(path, f"{value!r} is not one of {', '.join(m.value for m in enum)}")
+        fail(path, f"{value!r} is not one of {', '.join(m.value for m in enum)}")
 
 
-def _fail(path: str, message: str) -> NoReturn:
+def fail(path: str, message: str) -> NoReturn:
     raise ValidationFailed(f"{path}: {message}", field=path)

@@ -50,6 +50,29 @@ class CustomerSpec:
     walk_in: bool = False
 
 
+@dataclass(frozen=True)
+class AttributeSpec:
+    """A custom attribute of customers (or of organisations)."""
+
+    key: str
+    label: str
+    type: str
+    options: tuple[str, ...] = ()
+    subject: str = "customer"
+
+
+@dataclass(frozen=True)
+class OrganisationSpec:
+    """A company; customers with an address at one of its domains join it when created,
+    ``members`` (customer keys) are added to it afterwards."""
+
+    name: str
+    domains: tuple[str, ...] = ()
+    notes: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+    members: tuple[str, ...] = ()
+
+
 AGENT_CAPACITY = {"chat": 3, "email": 15, "phone": 1}
 
 # The admin comes last: the loader creates it last, so its account marks a complete demo.
@@ -80,6 +103,29 @@ QUEUES = (
 )
 
 
+ATTRIBUTES = (
+    AttributeSpec("loyalty_tier", "Loyalty tier", "select",
+                  ("none", "bronze", "silver", "gold", "pro")),
+    AttributeSpec("orders", "Orders", "number"),
+    AttributeSpec("country", "Country", "text"),
+    AttributeSpec("segment", "Segment", "select", ("b2c", "b2b")),
+    AttributeSpec("preferred_channel", "Preferred contact channel", "select",
+                  ("email", "chat", "phone")),
+    AttributeSpec("birthday", "Birthday", "date"),
+    AttributeSpec("vat_number", "VAT number", "text"),
+    AttributeSpec("account_type", "Account type", "select", ("retail", "trade"),
+                  subject="organisation"),
+)
+
+ORGANISATIONS = (
+    OrganisationSpec("Atelier Lumen", ("atelier-lumen.example.com",),
+                     "Lighting designers; trade account, invoices paid at 30 days.",
+                     {"account_type": "trade"}),
+    OrganisationSpec("Laurent Design inc.", (), "Interior design studio in Montréal.",
+                     {"account_type": "retail"}, members=("sophie",)),
+)
+
+
 def _profile(tier: str, orders: int, country: str, **extra: Any) -> dict[str, Any]:
     return {"loyalty_tier": tier, "orders": orders, "country": country, **extra}
 
@@ -93,7 +139,8 @@ CUSTOMERS = (
     CustomerSpec("claire", "Claire Dubois", "fr", "Europe/Paris",
                  ((EMAIL, "claire.dubois@example.com"), (PHONE, "+33199001234"),
                   (EXTERNAL, "shop-10482")),
-                 _profile("gold", 11, "FR"), _consents(True, True)),
+                 _profile("gold", 11, "FR", birthday="1984-06-02", preferred_channel="phone"),
+                 _consents(True, True)),
     CustomerSpec("thomas", "Thomas Lefèvre", "fr", "Europe/Paris",
                  ((EMAIL, "thomas.lefevre@example.net"), (VISITOR, "v-3f9a1c20")),
                  _profile("silver", 4, "FR"), _consents(False)),
@@ -105,7 +152,7 @@ CUSTOMERS = (
                  _profile("silver", 5, "BE"), _consents(False)),
     CustomerSpec("sophie", "Sophie Laurent", "fr", "America/Montreal",
                  ((EMAIL, "sophie.laurent@example.org"), (EXTERNAL, "shop-11873")),
-                 _profile("gold", 9, "CA", company="Laurent Design inc."), _consents(True)),
+                 _profile("gold", 9, "CA", preferred_channel="email"), _consents(True)),
     CustomerSpec("nicolas", "Nicolas Bernard", "fr", "Europe/Paris",
                  ((EMAIL, "nicolas.bernard@example.net"),),
                  _profile("none", 0, "FR"), _consents(False)),

@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session
 
 from helpdesk.demo.brand import (
     ADMIN,
+    ATTRIBUTES,
     BRAND,
     CUSTOMERS,
+    ORGANISATIONS,
     QUEUES,
     STAFF,
     CustomerSpec,
@@ -27,7 +29,15 @@ from helpdesk.errors import Conflict
 from helpdesk.events import SYSTEM
 from helpdesk.models import Channel, Conversation, Owner, Queue, Role, Site, User
 from helpdesk.orm import clock_at, utcnow
-from helpdesk.services import conversations, customers, queues, sites, staff
+from helpdesk.services import (
+    conversations,
+    custom_fields,
+    customers,
+    organisations,
+    queues,
+    sites,
+    staff,
+)
 from helpdesk.uow import UnitOfWork
 
 SEED = 1789
@@ -91,7 +101,9 @@ def load_demo(uow: UnitOfWork, *, now: datetime | None = None, seed: int = SEED)
         staff_ids = {key: user.id for key, (_login, user) in team.items()}
         queue_ids = {spec.name: _create_queue(uow, spec, staff_ids) for spec in QUEUES}
         ensure_demo_site(uow)
+        organisation_ids = _create_attributes_and_organisations(uow)
     customer_ids = _create_customers(uow, rng, now, timed)
+    _add_members(uow, organisation_ids, customer_ids)
     cast = Cast(staff_ids, queue_ids, customer_ids)
     for times, story in timed:
         _play(uow, cast, story, times)
@@ -141,6 +153,25 @@ def _create_queue(uow: UnitOfWork, spec: QueueSpec, staff_ids: dict[str, int]) -
         channels=[c.value for c in spec.channels], routing_strategy=spec.routing,
         member_ids=[staff_ids[key] for key in spec.members])
     return queue.id
+
+
+def _create_attributes_and_organisations(uow: UnitOfWork) -> dict[str, int]:
+    """The customer attributes and the organisations (before the customers, whose email
+    domains link them); returns the organisations' ids by name."""
+    for spec in ATTRIBUTES:
+        custom_fields.create_field(uow, SYSTEM, key=spec.key, label=spec.label, type=spec.type,
+                                   options=spec.options, subject=spec.subject)
+    return {spec.name: organisations.create_organisation(
+        uow, SYSTEM, name=spec.name, domains=list(spec.domains), notes=spec.notes,
+        attributes=dict(spec.attributes)).id for spec in ORGANISATIONS}
+
+
+def _add_members(uow: UnitOfWork, organisation_ids: dict[str, int],
+                 customer_ids: dict[str, int]) -> None:
+    for spec in ORGANISATIONS:
+        for member in spec.members:
+            organisations.add_member(uow, SYSTEM, organisation_ids[spec.name],
+                                     customer_ids[member])
 
 
 def _create_customers(uow: UnitOfWork, rng: random.Random, now: datetime,

@@ -8,7 +8,7 @@ from html import escape
 
 from helpdesk.events import SYSTEM, Actor
 from helpdesk.models import Channel, ConversationStatus, Customer, IdentityKind, Priority
-from helpdesk.services import conversations, customers
+from helpdesk.services import conversations, customer_merges, customers
 from helpdesk.services.conversations import NewMessage
 from helpdesk.uow import UnitOfWork
 
@@ -167,8 +167,8 @@ class Merge(Step):
     by: str = ASSIGNEE
 
     def apply(self, run: StoryRun) -> None:
-        target = customers.merge_customers(run.uow, run.actor(self.by), run.customer_id,
-                                           run.cast.customers[self.into])
+        target = customer_merges.merge_customers(run.uow, run.actor(self.by),
+                                                 run.customer_id, run.cast.customers[self.into])
         run.customer_id = target.id
 
 

@@ -13,8 +13,10 @@ from helpdesk.models.conversation import (
     Owner,
     Priority,
 )
-from helpdesk.models.custom_field import CustomFieldDefinition, FieldType
+from helpdesk.models.custom_field import CustomFieldDefinition, FieldSubject, FieldType
 from helpdesk.models.customer import CONSENT_FLAGS, Customer, Identity, IdentityKind
+from helpdesk.models.customer_import import CustomerImport, CustomerImportError, ImportState
+from helpdesk.models.customer_merge import KEPT_ON_MERGE, CustomerMerge, MergeReason
 from helpdesk.models.macro import Macro
 from helpdesk.models.mail import (
     ConversationParticipant,
@@ -31,8 +33,16 @@ from helpdesk.models.mail import (
     ThreadRule,
 )
 from helpdesk.models.notification import Notification
+from helpdesk.models.organisation import Organisation, OrganisationDomain
+from helpdesk.models.privacy import (
+    DataRequest,
+    DataRequestKind,
+    DataRequestState,
+    RetentionSetting,
+)
 from helpdesk.models.queue import Queue, QueueMembership, RoutingStrategy
 from helpdesk.models.saved_view import SavedView
+from helpdesk.models.segment import Segment
 from helpdesk.models.site import Site
 from helpdesk.models.sla import (
     BusinessCalendar,
@@ -45,11 +55,12 @@ from helpdesk.models.sla import (
     SlaPolicy,
     SlaTarget,
 )
-from helpdesk.models.staff import ApiToken, Presence, Role, User
+from helpdesk.models.staff import ApiToken, Presence, PresenceChange, Role, User
 from helpdesk.models.timeline import AuditLog, TimelineEvent
 
 __all__ = [
     "CONSENT_FLAGS",
+    "KEPT_ON_MERGE",
     "ApiToken",
     "Attachment",
     "AuditLog",
@@ -67,11 +78,19 @@ __all__ = [
     "ConversationTag",
     "CustomFieldDefinition",
     "Customer",
+    "CustomerImport",
+    "CustomerImportError",
+    "CustomerMerge",
+    "DataRequest",
+    "DataRequestKind",
+    "DataRequestState",
     "EmailMessageRef",
+    "FieldSubject",
     "FieldType",
     "Holiday",
     "Identity",
     "IdentityKind",
+    "ImportState",
     "InboundEmail",
     "InboundSource",
     "InboundState",
@@ -79,16 +98,21 @@ __all__ = [
     "Macro",
     "Mailbox",
     "MailboxSecurity",
+    "MergeReason",
     "Message",
     "Notification",
+    "Organisation",
+    "OrganisationDomain",
     "OutboundEmail",
     "OutboundKind",
     "OutboundState",
     "Owner",
     "Presence",
+    "PresenceChange",
     "Priority",
     "Queue",
     "QueueMembership",
+    "RetentionSetting",
     "Role",
     "RoutingStrategy",
     "Rule",
@@ -96,6 +120,7 @@ __all__ = [
     "RuleTrigger",
     "RunOutcome",
     "SavedView",
+    "Segment",
     "Site",
     "SlaAction",
     "SlaBreach",

@@ -93,6 +93,12 @@ class Conversation(Base):
     handoff: Mapped[dict[str, Any]] = mapped_column(default=dict)  # what the agent sees first
     csat_rating: Mapped[int | None]
     csat_comment: Mapped[str] = mapped_column(Text, default="")
+    # Whom the rating is about, fixed when it is first given: the agent and queue that had
+    # the conversation, or the assistant when it solved it without a human.
+    csat_given_at: Mapped[datetime | None] = mapped_column(index=True)  # reports read ranges
+    csat_agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    csat_queue_id: Mapped[int | None] = mapped_column(ForeignKey("queues.id"))
+    csat_by_assistant: Mapped[bool] = mapped_column(default=False)
     # Routing: since when it waits in a queue, the skills it asks for (``fr``, ``billing``),
     # and why routing left it waiting (noted once per wait; see services/routing.py).
     waiting_since: Mapped[datetime | None]
@@ -108,8 +114,8 @@ class Conversation(Base):
     closed_at: Mapped[datetime | None]
 
     customer: Mapped[Customer] = relationship()
-    queue: Mapped[Queue | None] = relationship()
-    assignee: Mapped[User | None] = relationship()
+    queue: Mapped[Queue | None] = relationship(foreign_keys=[queue_id])
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     tag_rows: Mapped[list[ConversationTag]] = relationship(
         cascade="all, delete-orphan", order_by="ConversationTag.name")
 
@@ -167,6 +173,7 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("conversation_id", "seq"),
         UniqueConstraint("conversation_id", "client_id"),
+        Index("ix_messages_author_time", "author_kind", "created_at"),  # reports: replies
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,12 +1,12 @@
-"""Custom conversation fields: the definitions admins write; values live on the conversation
-(``Conversation.custom_fields``, by key)."""
+"""Custom fields: the definitions admins write. Values live on what they describe, by key:
+a conversation's ``custom_fields``, a customer's or an organisation's ``attributes``."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import String
+from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from helpdesk.models.types import enum_type
@@ -21,11 +21,22 @@ class FieldType(StrEnum):
     CHECKBOX = "checkbox"
 
 
+class FieldSubject(StrEnum):
+    """What a field describes (where its values are stored)."""
+
+    CONVERSATION = "conversation"
+    CUSTOMER = "customer"
+    ORGANISATION = "organisation"
+
+
 class CustomFieldDefinition(Base):
     __tablename__ = "custom_field_definitions"
+    __table_args__ = (UniqueConstraint("subject", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), unique=True)
+    subject: Mapped[FieldSubject] = mapped_column(enum_type(FieldSubject),
+                                                  default=FieldSubject.CONVERSATION)
+    key: Mapped[str] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(100))
     type: Mapped[FieldType] = mapped_column(enum_type(FieldType))
     options: Mapped[list[str]] = mapped_column(default=list)

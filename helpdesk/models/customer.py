@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from helpdesk.models.organisation import Organisation
 from helpdesk.models.types import enum_type
 from helpdesk.orm import Base, utcnow
 
@@ -32,11 +33,19 @@ class Customer(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     consents: Mapped[dict[str, Any]] = mapped_column(default=dict)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    # No ON DELETE: added in place on SQLite (helpdesk.migration_ops); deleting an
+    # organisation detaches its members first (services/organisations.py).
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"),
+                                                        index=True)
+    # An address the customer typed in the chat that is another customer's (they are not
+    # given its history): a hint that the two are one person (services/customer_merges.py).
+    claimed_email: Mapped[str | None] = mapped_column(String(320), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     identities: Mapped[list[Identity]] = relationship(
         back_populates="customer", cascade="all, delete-orphan", order_by="Identity.id")
+    organisation: Mapped[Organisation | None] = relationship()
 
     @property
     def display_name(self) -> str:

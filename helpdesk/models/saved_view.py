@@ -16,7 +16,7 @@ class SavedView(Base):
 
     ``filters`` holds the filter set (see ``helpdesk.services.saved_views.ViewFilters``):
     ``statuses``, ``queue_id``, ``assignee`` ("me", "unassigned" or a user id), ``tag``,
-    ``channel``, ``priority``, ``q`` and ``sort``, each optional.
+    ``channel``, ``priority``, ``q``, ``sort`` and ``segment_id``, each optional.
     """
 
     __tablename__ = "saved_views"

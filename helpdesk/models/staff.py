@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -64,6 +64,20 @@ class User(Base):
 
     def get_id(self) -> str:
         return str(self.id)
+
+
+class PresenceChange(Base):
+    """A staff member's presence from ``changed_at`` on (``automatic``: set by auto-away): the
+    history the reports count time online from."""
+
+    __tablename__ = "presence_changes"
+    __table_args__ = (Index("ix_presence_changes_user_time", "user_id", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    presence: Mapped[Presence] = mapped_column(enum_type(Presence))
+    automatic: Mapped[bool] = mapped_column(default=False)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ApiToken(Base):

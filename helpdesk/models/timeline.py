@@ -17,6 +17,11 @@ class TimelineEvent(Base):
     __tablename__ = "timeline_events"
     __table_args__ = (
         Index("ix_timeline_customer_time", "customer_id", "occurred_at", "id"),
+        # The customer page's channel filter reads one channel's events in order.
+        Index("ix_timeline_customer_channel_time", "customer_id", "channel", "occurred_at",
+              "id"),
+        # Reports read one type of event over a range of time (status changes, handoffs).
+        Index("ix_timeline_type_time", "type", "occurred_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -25,7 +25,7 @@ from helpdesk.extensions import db, unit_of_work
 from helpdesk.models import Customer, IdentityKind, Message, Site
 from helpdesk.realtime.payloads import conversation_payload, message_payload
 from helpdesk.realtime.rooms import AGENT_NAMESPACE, conversation_room
-from helpdesk.services import chat, sites
+from helpdesk.services import chat, csat, sites
 from helpdesk.services.chat import Visitor
 
 CHAT_NAMESPACE = "/chat"
@@ -165,8 +165,11 @@ class ChatNamespace(Namespace):
     @acknowledged
     def on_csat(self, visitor: Visitor, data: dict[str, Any]) -> dict[str, Any]:
         with unit_of_work() as uow:
-            chat.rate(uow, visitor, data.get("conversation_id"), rating=data.get("rating"),
-                      comment=_text(data, "comment", chat.MAX_COMMENT))
+            conversation = chat.own_conversation(uow.session, visitor,
+                                                 data.get("conversation_id"))
+            csat.rate(uow, Actor("customer", conversation.customer_id), conversation.id,
+                      rating=data.get("rating"),
+                      comment=_text(data, "comment", csat.MAX_COMMENT))
         return {}
 
     def _check_rate(self) -> None:

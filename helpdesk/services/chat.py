@@ -38,8 +38,6 @@ from helpdesk.uow import UnitOfWork
 
 VISITOR_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 MAX_CHAT_MESSAGE = 5000
-MAX_COMMENT = 2000
-CSAT_RANGE = range(1, 6)
 FILES_ONLY = "📎"  # the body of a message that only sends files
 
 
@@ -172,21 +170,6 @@ def leave_contact(uow: UnitOfWork, visitor: Visitor, conversation_id: object, *,
     uow.commit()
 
 
-def rate(uow: UnitOfWork, visitor: Visitor, conversation_id: object, *, rating: object,
-         comment: str = "") -> None:
-    """The customer's satisfaction rating (1 to 5); rating again replaces it."""
-    conversation = own_conversation(uow.session, visitor, conversation_id)
-    if not isinstance(rating, int) or isinstance(rating, bool) or rating not in CSAT_RANGE:
-        raise ValidationFailed("rating must be a whole number from 1 to 5", field="rating")
-    conversation.csat_rating = rating
-    conversation.csat_comment = comment.strip()[:MAX_COMMENT]
-    uow.record(events.CsatGiven(actor=Actor("customer", conversation.customer_id),
-                                customer_id=conversation.customer_id,
-                                conversation_id=conversation.id, rating=rating,
-                                comment=conversation.csat_comment))
-    uow.commit()
-
-
 def agents_available(session: Session, site: Site) -> bool:
     """Whether an active agent is online in the site's queue (any queue if it has none)."""
     return agents_online(session, site.queue_id)
@@ -214,7 +197,7 @@ def _claim_email(uow: UnitOfWork, customer: Customer, email: str) -> None:
     if owner is None:
         customers.add_identity(uow, SYSTEM, customer.id, IdentityKind.EMAIL, value)
     elif owner.id != customer.id:
-        customer.attributes = {**customer.attributes, "claimed_email": value}
+        customer.claimed_email = value
         uow.commit()
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from helpdesk.errors import NotFound, ValidationFailed
+from helpdesk.errors import Conflict, NotFound, ValidationFailed
 from helpdesk.orm import Base
 
 M = TypeVar("M", bound=Base)
@@ -57,3 +57,19 @@ def checked_enum(enum: type[E], value: object, field: str) -> E:
     except ValueError:
         accepted = ", ".join(m.value for m in enum)
         raise ValidationFailed(f"{value!r} is not one of {accepted}", field=field) from None
+
+
+def unique_in_scope(session: Session, row: Any, name: str, *, label: str,
+                    max_length: int = 100) -> str:
+    """``name`` trimmed, of 1 to ``max_length`` characters, and no other row's of the same
+    model in the row's scope (shared: no ``owner_id``; personal: the same owner)."""
+    model = type(row)
+    name = name.strip()
+    if not name or len(name) > max_length:
+        raise ValidationFailed(f"a {label}'s name has 1 to {max_length} characters",
+                               field="name")
+    scope = model.owner_id.is_(None) if row.owner_id is None else model.owner_id == row.owner_id
+    others = [model.id != row.id] if row.id is not None else []
+    if session.scalar(select(model.id).where(scope, model.name == name, *others)) is not None:
+        raise Conflict(f"a {label} named {name!r} exists already", field="name")
+    return name

@@ -1,4 +1,5 @@
-"""Custom fields: admins define them; a conversation's values are checked against them."""
+"""Custom fields: admins define them for conversations, customers or organisations; the
+values set on those are checked against them."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 from helpdesk import events
 from helpdesk.errors import Conflict, ValidationFailed
 from helpdesk.events import Actor
-from helpdesk.models import Conversation, CustomFieldDefinition, FieldType
+from helpdesk.models import Conversation, CustomFieldDefinition, FieldSubject, FieldType
 from helpdesk.services.common import checked_enum, get_or_404
 from helpdesk.uow import UnitOfWork
 
@@ -22,21 +23,33 @@ KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 MAX_TEXT = 1000
 MAX_OPTION = 100
 MAX_POSITION = 10_000
-EDITABLE = ("label", "options", "required_on_solve", "position")  # key and type are fixed
+EDITABLE = ("label", "options", "required_on_solve", "position")  # subject, key, type: fixed
+# Where each subject keeps its values (errors name the value as ``<field>.<key>``), and
+# how its definitions are called.
+VALUES_FIELD = {FieldSubject.CONVERSATION: "custom_fields", FieldSubject.CUSTOMER: "attributes",
+                FieldSubject.ORGANISATION: "attributes"}
+NOUN = {FieldSubject.CONVERSATION: "custom field", FieldSubject.CUSTOMER: "customer attribute",
+        FieldSubject.ORGANISATION: "organisation attribute"}
 
 
-def definitions(session: Session) -> list[CustomFieldDefinition]:
-    """Every field definition, in display order."""
-    return list(session.scalars(select(CustomFieldDefinition).order_by(
+def definitions(session: Session, subject: FieldSubject = FieldSubject.CONVERSATION,
+                ) -> list[CustomFieldDefinition]:
+    """The subject's field definitions, in display order."""
+    return list(session.scalars(select(CustomFieldDefinition).where(
+        CustomFieldDefinition.subject == subject).order_by(
         CustomFieldDefinition.position, CustomFieldDefinition.id)))
 
 
 def create_field(uow: UnitOfWork, actor: Actor, *, key: str, label: str, type: str,
-                 options: Iterable[str] = (), required_on_solve: bool = False,
-                 position: int = 0) -> CustomFieldDefinition:
-    """Define a field; its key (``order_number``) is how the API sends its value."""
+                 subject: str = FieldSubject.CONVERSATION, options: Iterable[str] = (),
+                 required_on_solve: bool = False, position: int = 0) -> CustomFieldDefinition:
+    """Define a field of a conversation, customer or organisation; its key
+    (``order_number``) is how the API sends its value."""
     field_type = checked_enum(FieldType, type, "type")
-    definition = CustomFieldDefinition(key=_checked_key(uow.session, key), type=field_type)
+    field_subject = checked_enum(FieldSubject, subject, "subject")
+    definition = CustomFieldDefinition(
+        subject=field_subject, key=_checked_key(uow.session, field_subject, key),
+        type=field_type)
     _apply(definition, {"label": label, "options": list(options),
                         "required_on_solve": required_on_solve, "position": position})
     uow.session.add(definition)
@@ -74,19 +87,30 @@ def set_values(uow: UnitOfWork, actor: Actor, conversation: Conversation,
 
     Every key must name a defined field and every value fit its type; the caller commits.
     """
-    by_key = {d.key: d for d in definitions(uow.session)}
-    unknown = sorted(set(values) - set(by_key))
-    if unknown:
-        raise ValidationFailed(f"no custom field has the key {unknown[0]!r}",
-                               field=f"custom_fields.{unknown[0]}")
-    checked = {key: checked_value(by_key[key], value) for key, value in values.items()}
-    merged = {**conversation.custom_fields, **checked}
-    changes = {k: v for k, v in checked.items() if conversation.custom_fields.get(k) != v}
-    conversation.custom_fields = {k: v for k, v in merged.items() if v is not None}
+    conversation.custom_fields, changes = merged_values(
+        uow.session, FieldSubject.CONVERSATION, conversation.custom_fields, values)
     if changes:
         uow.record(events.CustomFieldsChanged(
             actor=actor, customer_id=conversation.customer_id, conversation_id=conversation.id,
             channel=conversation.channel.value, changes=changes))
+
+
+def merged_values(session: Session, subject: FieldSubject, current: dict[str, Any],
+                  values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``current`` with ``values`` set (``None`` clears one), and what changed.
+
+    Every key must name one of the subject's fields and every value fit its type
+    (ValidationFailed naming ``<values field>.<key>``); keys not given are kept as they are.
+    """
+    by_key = {d.key: d for d in definitions(session, subject)}
+    unknown = sorted(set(values) - set(by_key))
+    if unknown:
+        raise ValidationFailed(f"no {NOUN[subject]} has the key {unknown[0]!r}",
+                               field=f"{VALUES_FIELD[subject]}.{unknown[0]}")
+    checked = {key: checked_value(by_key[key], value) for key, value in values.items()}
+    changes = {k: v for k, v in checked.items() if current.get(k) != v}
+    merged = {k: v for k, v in {**current, **checked}.items() if v is not None}
+    return merged, changes
 
 
 def check_required_on_solve(session: Session, conversation: Conversation) -> None:
@@ -117,8 +141,9 @@ def checked_value(definition: CustomFieldDefinition, value: Any) -> Any:
     try:
         return _VALIDATORS[definition.type](definition, value)
     except ValueError as problem:
+        values_field = VALUES_FIELD[definition.subject or FieldSubject.CONVERSATION]
         raise ValidationFailed(f"{definition.label} ({definition.key}): {problem}",
-                               field=f"custom_fields.{definition.key}") from None
+                               field=f"{values_field}.{definition.key}") from None
 
 
 def form_value(definition: CustomFieldDefinition, raw: str | None) -> Any:
@@ -185,12 +210,13 @@ def _number(text: str) -> int | float | str:
     return text
 
 
-def _checked_key(session: Session, key: str) -> str:
+def _checked_key(session: Session, subject: FieldSubject, key: str) -> str:
     if not KEY.match(key):
         raise ValidationFailed("a key is a-z, digits and _, starting with a letter "
                                "(at most 64)", field="key")
-    if session.scalar(select(CustomFieldDefinition.id).where(CustomFieldDefinition.key == key)):
-        raise Conflict(f"a custom field already has the key {key!r}", field="key")
+    if session.scalar(select(CustomFieldDefinition.id).where(
+            CustomFieldDefinition.subject == subject, CustomFieldDefinition.key == key)):
+        raise Conflict(f"a {NOUN[subject]} already has the key {key!r}", field="key")
     return key
 
 
@@ -201,6 +227,9 @@ def _apply(definition: CustomFieldDefinition, changes: dict[str, Any]) -> None:
     if not definition.label:
         raise ValidationFailed("a field needs a label", field="label")
     definition.options = _checked_options(definition.type, definition.options)
+    if definition.required_on_solve and definition.subject != FieldSubject.CONVERSATION:
+        raise ValidationFailed("only a conversation field can be required to solve",
+                               field="required_on_solve")
     if not 0 <= definition.position <= MAX_POSITION:
         raise ValidationFailed(f"the position is 0 to {MAX_POSITION}", field="position")
 
@@ -223,6 +252,7 @@ def _audit(uow: UnitOfWork, actor: Actor, action: str,
            definition: CustomFieldDefinition) -> None:
     uow.record(events.StaffChanged(
         actor=actor, action=action, target_type="custom_field", target_id=definition.id,
-        details={"key": definition.key, "label": definition.label,
+        details={"subject": definition.subject.value, "key": definition.key,
+                 "label": definition.label,
                  "type": definition.type.value, "options": list(definition.options),
                  "required_on_solve": definition.required_on_solve}))

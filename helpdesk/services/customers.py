@@ -1,11 +1,11 @@
-"""Customers and their identities: create, identify, update, merge."""
+"""Customers and their identities: create, identify, update (merging: customer_merges)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -14,20 +14,21 @@ from helpdesk.errors import Conflict, NotFound, ValidationFailed
 from helpdesk.events import Actor
 from helpdesk.models import (
     CONSENT_FLAGS,
-    AuthorKind,
     Conversation,
     Customer,
+    FieldSubject,
     Identity,
     IdentityKind,
-    Message,
-    TimelineEvent,
+    MergeReason,
 )
+from helpdesk.services import customer_merges, organisations
 from helpdesk.services.common import get_or_404
+from helpdesk.services.custom_fields import merged_values
 from helpdesk.uow import UnitOfWork
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_RE = re.compile(r"^\+?[0-9]{4,20}$")
-PROFILE_FIELDS = ("name", "language", "timezone", "attributes", "consents")
+PROFILE_FIELDS = ("name", "language", "timezone", "attributes", "consents", "organisation_id")
 
 
 def normalize_identity(kind: IdentityKind, value: str) -> str:
@@ -56,10 +57,12 @@ def find_by_identity(session: Session, kind: IdentityKind, value: str) -> Custom
 def create_customer(uow: UnitOfWork, actor: Actor, *, name: str = "",
                     identities: list[tuple[IdentityKind, str]] = (),
                     **profile: Any) -> Customer:
-    """Create a customer with optional identities (each must be free)."""
+    """Create a customer with optional identities (each must be free); without an
+    organisation, one owning the domain of their email address takes them in."""
     customer = _new_customer(uow, actor, name, profile)
     for kind, value in identities:
         _attach_identity(uow, actor, customer, kind, value, verified=False)
+    organisations.link_by_email_domain(uow, customer)
     uow.commit()
     return customer
 
@@ -73,6 +76,7 @@ def identify(uow: UnitOfWork, actor: Actor, kind: IdentityKind, value: str, *,
     try:
         customer = _new_customer(uow, actor, name, {})
         _attach_identity(uow, actor, customer, kind, value, verified=verified)
+        organisations.link_by_email_domain(uow, customer)
         uow.commit()
     except (Conflict, IntegrityError):
         # A concurrent call created this identity first: it is the answer.
@@ -85,21 +89,38 @@ def identify(uow: UnitOfWork, actor: Actor, kind: IdentityKind, value: str, *,
 
 def update_customer(uow: UnitOfWork, actor: Actor, customer_id: int,
                     **changes: Any) -> Customer:
-    """Change profile fields; records what changed in the timeline."""
+    """Change profile fields; records what changed in the timeline.
+
+    ``attributes`` (checked against the customer attribute definitions) and ``consents``
+    change the keys given, ``None`` clearing one; ``organisation_id`` moves the customer
+    to that organisation (``None``: none).
+    """
     customer = get_or_404(uow.session, Customer, customer_id)
     _check_profile(changes)
-    diff = {k: v for k, v in changes.items() if getattr(customer, k) != v}
-    for key, value in diff.items():
+    organisation_id = changes.pop("organisation_id", customer.organisation_id)
+    diff = _profile_changes(uow.session, customer, changes)
+    for key, (value, _changed) in diff.items():
         setattr(customer, key, value)
     if diff:
-        uow.record(events.CustomerUpdated(actor=actor, customer_id=customer.id, changes=diff))
+        uow.record(events.CustomerUpdated(actor=actor, customer_id=customer.id, changes={
+            key: changed for key, (_value, changed) in diff.items()}))
+    organisations.set_organisation(uow, actor, customer, organisation_id)
     uow.commit()
     return customer
 
 
 def add_identity(uow: UnitOfWork, actor: Actor, customer_id: int, kind: IdentityKind,
-                 value: str, *, verified: bool = False) -> Identity:
+                 value: str, *, verified: bool = False, may_merge: bool = False) -> Identity:
+    """Attach an identity that no other customer has. One that another customer has too,
+    verified there as here, shows both are one person: with ``may_merge``, that customer
+    is merged into this one (an undoable merge; see customer_merges)."""
     customer = get_or_404(uow.session, Customer, customer_id)
+    twin = _verified_twin(uow.session, customer, kind, value) if verified and may_merge else None
+    if twin is not None:
+        with uow.one_transaction():
+            customer_merges.merge_customers(uow, actor, twin.customer_id, customer_id,
+                                            reason=MergeReason.VERIFIED_IDENTITY)
+            return uow.session.get_one(Identity, twin.id)  # loaded before the commit
     identity = _attach_identity(uow, actor, customer, kind, value, verified=verified)
     uow.commit()
     return identity
@@ -133,60 +154,50 @@ def delete_customer(uow: UnitOfWork, actor: Actor, customer_id: int) -> None:
     uow.commit()
 
 
-def merge_customers(uow: UnitOfWork, actor: Actor, source_id: int, target_id: int) -> Customer:
-    """Fold ``source`` into ``target``: identities, conversations and history move over."""
-    if source_id == target_id:
-        raise ValidationFailed("a customer cannot be merged into itself", field="source_id")
-    # Lock both rows in id order, so two opposite merges cannot deadlock.
-    locked = {i: get_or_404(uow.session, Customer, i, lock=True,
-                            field="source_id" if i == source_id else "target_id")
-              for i in sorted((source_id, target_id))}
-    source, target = locked[source_id], locked[target_id]
-    if source.merged_into_id is not None:
-        raise Conflict(f"customer {source_id} was already merged", field="source_id")
-    if target.merged_into_id is not None:
-        raise Conflict(f"customer {target_id} was merged into customer "
-                       f"{target.merged_into_id}; merge into that one", field="target_id")
-    for identity in list(source.identities):
-        identity.customer = target
-    for model in (Conversation, TimelineEvent):
-        uow.session.execute(update(model).where(model.customer_id == source_id)
-                            .values(customer_id=target_id))
-    _reattribute_authorship(uow, source_id, target_id)
-    # Customers merged earlier into the source now point straight at the target.
-    uow.session.execute(update(Customer).where(Customer.merged_into_id == source_id)
-                        .values(merged_into_id=target_id))
-    _merge_profile(source, target)
-    source.merged_into_id = target.id
-    uow.record(events.CustomersMerged(actor=actor, customer_id=target.id, source_id=source_id))
-    uow.commit()
-    return target
+def _verified_twin(session: Session, customer: Customer, kind: IdentityKind,
+                   value: str) -> Identity | None:
+    """The identity, verified, of another customer still on their own."""
+    identity = session.scalar(select(Identity).where(
+        Identity.kind == kind, Identity.value == normalize_identity(kind, value)))
+    if identity is None or not identity.verified or identity.customer_id == customer.id:
+        return None
+    return identity if identity.customer.merged_into_id is None else None
 
 
-def _reattribute_authorship(uow: UnitOfWork, source_id: int, target_id: int) -> None:
-    """What the source customer wrote or did is now the target's."""
-    uow.session.execute(update(Message).where(Message.author_kind == AuthorKind.CUSTOMER,
-                                              Message.author_id == source_id)
-                        .values(author_id=target_id))
-    uow.session.execute(update(TimelineEvent).where(TimelineEvent.actor_kind == "customer",
-                                                    TimelineEvent.actor_id == source_id)
-                        .values(actor_id=target_id))
+def _profile_changes(session: Session, customer: Customer,
+                     changes: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Per field that changes: its new value, and the change to record (for attributes
+    and consents, only the keys that change)."""
+    diff = {k: (v, v) for k, v in changes.items()
+            if k not in ("attributes", "consents") and getattr(customer, k) != v}
+    if changes.get("attributes"):
+        merged, changed = merged_values(session, FieldSubject.CUSTOMER, customer.attributes,
+                                        changes["attributes"])
+        diff.update({"attributes": (merged, changed)} if changed else {})
+    if changes.get("consents"):
+        merged = _merged_consents(customer.consents, changes["consents"])
+        changed = {k: v for k, v in changes["consents"].items()
+                   if customer.consents.get(k) != v}
+        diff.update({"consents": (merged, changed)} if changed else {})
+    return diff
 
 
-def _merge_profile(source: Customer, target: Customer) -> None:
-    target.name = target.name or source.name
-    target.language = target.language or source.language
-    target.timezone = target.timezone or source.timezone
-    target.attributes = {**source.attributes, **target.attributes}
-    target.consents = {**source.consents, **target.consents}
+def _merged_consents(current: dict[str, Any], given: dict[str, bool | None]) -> dict[str, Any]:
+    """``None`` forgets the answer (not asked)."""
+    return {k: v for k, v in {**current, **given}.items() if v is not None}
 
 
 def _new_customer(uow: UnitOfWork, actor: Actor, name: str, profile: dict[str, Any]) -> Customer:
     _check_profile(profile)
-    customer = Customer(name=name.strip(), **profile)
+    organisation_id = profile.pop("organisation_id", None)
+    blank = Customer(attributes={}, consents={})  # checked as changes to a blank profile
+    values = {k: v for k, (v, _changed) in _profile_changes(uow.session, blank,
+                                                            profile).items()}
+    customer = Customer(name=name.strip(), **values)
     uow.session.add(customer)
     uow.session.flush()
     uow.record(events.CustomerCreated(actor=actor, customer_id=customer.id, name=customer.name))
+    organisations.set_organisation(uow, actor, customer, organisation_id)
     return customer
 
 
@@ -210,9 +221,13 @@ def _check_profile(profile: dict[str, Any]) -> None:
     if unknown:
         raise ValidationFailed(f"unknown customer field(s): {', '.join(sorted(unknown))}",
                                field=sorted(unknown)[0])
+    for name in ("attributes", "consents"):
+        if not isinstance(profile.get(name) or {}, dict):
+            raise ValidationFailed(f"{name} is an object of values by key", field=name)
     consents = profile.get("consents") or {}
-    bad = [k for k, v in consents.items() if k not in CONSENT_FLAGS or not isinstance(v, bool)]
+    bad = [k for k, v in consents.items()
+           if k not in CONSENT_FLAGS or not isinstance(v, bool | None)]
     if bad:
         raise ValidationFailed(
             f"consents: {bad[0]!r} is not a consent flag ({', '.join(CONSENT_FLAGS)}) "
-            "with a true/false value", field="consents")
+            "with a true/false (or null: not asked) value", field="consents")

@@ -57,6 +57,7 @@ from helpdesk.models import (
 )
 from helpdesk.orm import utcnow
 from helpdesk.sanitize import sanitize_html
+from helpdesk.services import csat
 from helpdesk.services.common import get_or_404
 from helpdesk.uow import UnitOfWork
 
@@ -86,11 +87,15 @@ class MailPolicy:
     ack_rate_limit_per_hour: int = 3
     languages: tuple[str, ...] = ("en",)
     default_locale: str = "en"
+    public_url: str = "http://127.0.0.1:5000"  # where the links in the mail lead
+    secret_key: str = ""  # signs the survey's rating links
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MailPolicy:
+        public_url = settings.public_url or f"http://{settings.host}:{settings.port}"
         return cls(settings.mail_from, settings.ack_rate_limit_per_hour,
-                   tuple(settings.languages), settings.default_locale)
+                   tuple(settings.languages), settings.default_locale, public_url,
+                   settings.secret_key)
 
 
 @dataclass(frozen=True)
@@ -171,8 +176,8 @@ def queue_acknowledgement(uow: UnitOfWork, policy: MailPolicy,
 
 def queue_solved_survey(uow: UnitOfWork, policy: MailPolicy,
                         conversation_id: int) -> OutboundEmail | None:
-    """Ask the customer of a solved email conversation how it went (once per
-    conversation, never to a bouncing address)."""
+    """Ask the customer of a solved email conversation how it went, with one-click rating
+    links (once per conversation, never to a bouncing address)."""
     conversation = get_or_404(uow.session, Conversation, conversation_id, lock=True)
     if (conversation.channel != Channel.EMAIL
             or conversation.status != ConversationStatus.SOLVED):
@@ -181,8 +186,9 @@ def queue_solved_survey(uow: UnitOfWork, policy: MailPolicy,
     if to is None or not _may_send_automatic(uow.session, conversation, to,
                                              OutboundKind.SOLVED_SURVEY):
         return None
+    links = csat.rating_links(policy.public_url, policy.secret_key, conversation.id)
     mail = _queue(uow.session, policy, conversation, OutboundKind.SOLVED_SURVEY, to,
-                  _greeting_context(conversation))
+                  _greeting_context(conversation) | {"rating_links": links})
     uow.commit()
     return mail
 
@@ -192,7 +198,7 @@ def _queue(session: Session, policy: MailPolicy, conversation: Conversation,
            message: Message | None = None, cc: Iterable[str] = ()) -> OutboundEmail:
     """Render and add the mail; without a sender or a recipient it fails at once, visibly."""
     name, address = _sender(session, policy, conversation)
-    rendered = render_mail(kind, _locale(session, policy, conversation),
+    rendered = render_mail(kind, customer_locale(session, policy, conversation),
                            {**context, "topic": conversation.subject,
                             "reference": conversation.id})
     in_reply_to, references = _thread_ids(session, conversation.id)
@@ -370,7 +376,7 @@ def _sender(session: Session, policy: MailPolicy,
     return parseaddr(policy.mail_from) if policy.mail_from else ("", "")
 
 
-def _locale(session: Session, policy: MailPolicy, conversation: Conversation) -> str:
+def customer_locale(session: Session, policy: MailPolicy, conversation: Conversation) -> str:
     """The customer's language, else the chat site's, else the default (each as given
     or as its base language, ``fr-CA`` → ``fr``)."""
     site = session.get(Site, conversation.site_id) if conversation.site_id else None

@@ -23,7 +23,7 @@ from helpdesk.models import (
     User,
 )
 from helpdesk.models.conversation import Channel, Owner
-from helpdesk.services import conversation_search
+from helpdesk.services import conversation_search, segments
 
 T = TypeVar("T")
 
@@ -54,6 +54,7 @@ class ConversationFilter:
     owner: Owner | None = None
     tag: str | None = None
     search: str | None = None  # full-text (helpdesk.services.conversation_search)
+    segment_id: int | None = None  # customers in this segment (helpdesk.services.segments)
 
 
 class Sort(StrEnum):
@@ -112,17 +113,30 @@ def conversation_messages(session: Session, conversation_id: int, *, after_seq: 
     return list(session.scalars(query))
 
 
-def list_customers(session: Session, *, search: str | None = None, page: int = 1,
+def list_customers(session: Session, *, search: str | None = None,
+                   segment_id: int | None = None, page: int = 1,
                    per_page: int = 25) -> Page[Customer]:
-    """Live (not merged-away) customers, searchable by name or identity value."""
-    query = (select(Customer).where(Customer.merged_into_id.is_(None))
-             .options(selectinload(Customer.identities)).order_by(Customer.id.desc()))
+    """Live (not merged-away) customers, searchable by name or identity value, optionally
+    those of one segment."""
+    query = (filtered_customers(session, search=search, segment_id=segment_id)
+             .options(selectinload(Customer.identities), selectinload(Customer.organisation))
+             .order_by(Customer.id.desc()))
+    return paginate(session, query, page, per_page)
+
+
+def filtered_customers(session: Session, *, search: str | None = None,
+                       segment_id: int | None = None) -> Select:
+    """Live customers matching a search (name or identity value) and a segment, unordered
+    (the list above, the CSV export)."""
+    query = select(Customer).where(Customer.merged_into_id.is_(None))
     if search:
         pattern = f"%{search.strip().lower()}%"
         matching = select(Identity.customer_id).where(func.lower(Identity.value).like(pattern))
         query = query.where(or_(func.lower(Customer.name).like(pattern),
                                 Customer.id.in_(matching)))
-    return paginate(session, query, page, per_page)
+    if segment_id is not None:
+        query = query.where(Customer.id.in_(segments.member_ids(session, segment_id)))
+    return query
 
 
 def all_staff(session: Session) -> list[User]:
@@ -158,7 +172,8 @@ def _filtered_conversations(session: Session, f: ConversationFilter) -> Select:
         (f.owner, lambda: Conversation.owner == f.owner),
         (f.tag, lambda: Conversation.id.in_(select(ConversationTag.conversation_id)
                                             .where(ConversationTag.name == f.tag.lower()))),
-
+        (f.segment_id, lambda: Conversation.customer_id.in_(
+            segments.member_ids(session, f.segment_id))),
     ]
     for present, condition in conditions:
         if present:

@@ -13,6 +13,7 @@ from helpdesk import events
 from helpdesk.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from helpdesk.events import Actor
 from helpdesk.models import Channel, ConversationStatus, Priority, Queue, SavedView, User
+from helpdesk.services import segments
 from helpdesk.services.common import get_or_404
 from helpdesk.services.queries import (
     ConversationFilter,
@@ -43,6 +44,7 @@ class ViewFilters:
     priority: Priority | None = None
     q: str | None = None
     sort: Sort | None = None
+    segment_id: int | None = None  # customers of this segment (helpdesk.services.segments)
 
     def for_user(self, user_id: int) -> ConversationFilter:
         """The list filter as ``user_id`` sees the view ("me" is them)."""
@@ -51,7 +53,7 @@ class ViewFilters:
             statuses=list(self.statuses), queue_id=self.queue_id,
             assignee_id=assignee if isinstance(assignee, int) else None,
             unassigned=self.assignee == UNASSIGNED, channel=self.channel,
-            priority=self.priority, tag=self.tag, search=self.q)
+            priority=self.priority, tag=self.tag, search=self.q, segment_id=self.segment_id)
 
     def to_json(self) -> dict[str, Any]:
         """The filters as stored: set ones only, enums by value."""
@@ -172,6 +174,9 @@ def _apply(session: Session, view: SavedView, *, name: str | None,
         view.name = _checked_name(session, view, name)
     if filters is not None:
         view.filters = checked(session, filters).to_json()
+    segment_id = view.filters.get("segment_id")
+    if segment_id is not None:  # checked again when sharing changes who sees the view
+        segments.check_usable(session, segment_id, view.owner_id)
 
 
 def _checked_name(session: Session, view: SavedView, name: str) -> str:

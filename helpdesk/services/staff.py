@@ -16,7 +16,7 @@ from helpdesk import events
 from helpdesk.auth.policy import Permission
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
 from helpdesk.events import SYSTEM, Actor
-from helpdesk.models import ApiToken, Presence, Role, User
+from helpdesk.models import ApiToken, Presence, PresenceChange, Role, User
 from helpdesk.orm import utcnow
 from helpdesk.services import routing
 from helpdesk.services.common import checked_enum, get_or_404
@@ -71,8 +71,7 @@ def set_presence(uow: UnitOfWork, actor: Actor, user_id: int, presence: Presence
         old, user.presence = user.presence, checked_enum(Presence, presence, "presence")
         user.last_seen_at = utcnow()
         if old != user.presence:
-            uow.record(events.PresenceChanged(actor=actor, user_id=user.id, old=old.value,
-                                              new=user.presence.value))
+            _presence_changed(uow, actor, user.id, old, user.presence)
         if user.presence == Presence.OFFLINE and old != Presence.OFFLINE:
             routing.release_unanswered_chats(uow, user.id)
     return user
@@ -87,10 +86,18 @@ def auto_away(uow: UnitOfWork, now: datetime, idle_seconds: float) -> list[int]:
         .values(presence=Presence.AWAY).returning(User.id)
         .execution_options(synchronize_session=False)))
     for user_id in idle:
-        uow.record(events.PresenceChanged(actor=SYSTEM, user_id=user_id, old="online",
-                                          new="away", automatic=True))
+        _presence_changed(uow, SYSTEM, user_id, Presence.ONLINE, Presence.AWAY, automatic=True)
     uow.commit()
     return idle
+
+
+def _presence_changed(uow: UnitOfWork, actor: Actor, user_id: int, old: Presence,
+                      new: Presence, *, automatic: bool = False) -> None:
+    """Keep the change in the presence history (the reports' time online) and record it."""
+    uow.session.add(PresenceChange(user_id=user_id, presence=new, automatic=automatic,
+                                   changed_at=utcnow()))
+    uow.record(events.PresenceChanged(actor=actor, user_id=user_id, old=old.value,
+                                      new=new.value, automatic=automatic))
 
 
 def seen_recently(user: User, now: datetime) -> bool:

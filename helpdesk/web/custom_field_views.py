@@ -1,5 +1,5 @@
-"""Custom fields in the agent UI: admins define them; agents fill them in on the
-conversation page."""
+"""Custom fields in the agent UI: admins define them for conversations, customers and
+organisations; agents fill them in on those pages."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
 
 from helpdesk.auth.guard import requires
 from helpdesk.auth.policy import Permission
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.models import CustomFieldDefinition, FieldType
+from helpdesk.models import CustomFieldDefinition, FieldSubject, FieldType
 from helpdesk.services import conversations, custom_fields
 from helpdesk.services.common import get_or_404
 from helpdesk.uow import UnitOfWork
@@ -24,12 +25,16 @@ from helpdesk.web.actions import current_actor, run_action, save_form
 MANAGE = Permission.FIELDS_MANAGE
 TYPE_LABELS = {"text": _l("Text"), "number": _l("Number"), "date": _l("Date"),
                "select": _l("Choice from a list"), "checkbox": _l("Checkbox")}
+SUBJECT_LABELS = {"conversation": _l("Conversation fields"),
+                  "customer": _l("Customer attributes"),
+                  "organisation": _l("Organisation attributes")}
 
 
 @bp.get("/custom-fields")
 @requires(MANAGE)
 def custom_fields_page() -> ResponseReturnValue:
-    return _page(None, {"type": FieldType.TEXT.value, "position": "0"})
+    subject = request.args.get("subject", FieldSubject.CONVERSATION.value)
+    return _page(None, {"type": FieldType.TEXT.value, "position": "0", "subject": subject})
 
 
 @bp.post("/custom-fields")
@@ -37,7 +42,9 @@ def custom_fields_page() -> ResponseReturnValue:
 def create_custom_field() -> ResponseReturnValue:
     def create(uow: UnitOfWork) -> None:
         custom_fields.create_field(uow, current_actor(), key=request.form.get("key", ""),
-                                   type=request.form.get("type", ""), **_form_fields())
+                                   type=request.form.get("type", ""),
+                                   subject=request.form.get("subject") or "conversation",
+                                   **_form_fields())
     return save_form(create, _("Field created."), url_for("web.custom_fields_page"),
                      lambda: _page(None, _typed()))
 
@@ -73,24 +80,32 @@ def delete_custom_field(field_id: int) -> ResponseReturnValue:
 def set_custom_fields(conversation_id: int) -> ResponseReturnValue:
     """Save every field shown on the conversation page (an empty one is cleared)."""
     def save(uow: UnitOfWork) -> None:
-        values = {d.key: custom_fields.form_value(d, request.form.get(f"field-{d.key}"))
-                  for d in custom_fields.definitions(uow.session)}
-        conversations.update_conversation(uow, current_actor(), conversation_id,
-                                          custom_fields=values)
+        conversations.update_conversation(
+            uow, current_actor(), conversation_id,
+            custom_fields=submitted_values(uow.session, FieldSubject.CONVERSATION))
     return run_action(save, _("Fields saved."),
                       url_for("web.conversation", conversation_id=conversation_id))
 
 
 @bp.app_template_global()
-def custom_field_definitions() -> list[CustomFieldDefinition]:
-    return custom_fields.definitions(db.session)
+def custom_field_definitions(subject: str = FieldSubject.CONVERSATION,
+                             ) -> list[CustomFieldDefinition]:
+    return custom_fields.definitions(db.session, FieldSubject(subject))
+
+
+def submitted_values(session: Session, subject: FieldSubject) -> dict[str, Any]:
+    """Every field of ``subject`` as typed in a form (inputs named ``field-<key>``), checked;
+    an empty one is ``None`` (cleared)."""
+    return {d.key: custom_fields.form_value(d, request.form.get(f"field-{d.key}"))
+            for d in custom_fields.definitions(session, subject)}
 
 
 def _page(definition: CustomFieldDefinition | None, values: dict[str, Any]) -> str:
     """The list with the form to add a field, or the form to edit ``definition``."""
+    fields = {subject: custom_fields.definitions(db.session, subject)
+              for subject in FieldSubject}
     return render_template("web/custom_fields.html", definition=definition, values=values,
-                           fields=custom_fields.definitions(db.session),
-                           types=TYPE_LABELS)
+                           fields=fields, types=TYPE_LABELS, subjects=SUBJECT_LABELS)
 
 
 def _form_fields() -> dict[str, Any]:
@@ -105,6 +120,6 @@ def _form_fields() -> dict[str, Any]:
 
 def _typed() -> dict[str, Any]:
     form = request.form
-    return {name: form.get(name, "") for name in ("key", "label", "type", "options",
-                                                  "position")} | {
+    return {name: form.get(name, "") for name in ("subject", "key", "label", "type",
+                                                  "options", "position")} | {
         "required_on_solve": "required_on_solve" in form}

@@ -18,7 +18,7 @@ from helpdesk.auth.policy import Permission
 from helpdesk.errors import NotFound
 from helpdesk.extensions import db
 from helpdesk.models import Channel, ConversationStatus, Priority, SavedView
-from helpdesk.services import saved_views
+from helpdesk.services import saved_views, segments
 from helpdesk.services.queries import (
     ConversationFilter,
     Page,
@@ -29,6 +29,7 @@ from helpdesk.services.queries import (
 from helpdesk.services.saved_views import ME, UNASSIGNED, ViewFilters
 from helpdesk.web import bp
 from helpdesk.web.directory import Directory, load_directory
+from helpdesk.web.segment_views import chosen_segment
 
 E = TypeVar("E", bound=StrEnum)
 S = ConversationStatus
@@ -52,6 +53,7 @@ class InboxQuery:
     tag: str = ""
     q: str = ""  # full-text search
     sort: str = ""  # "" = relevance when searching, else priority
+    segment: int | None = None  # customers of this segment (one the user sees)
     saved: int | None = None  # a saved view: its filters replace the ones above
     page: int = 1
 
@@ -66,7 +68,9 @@ class InboxQuery:
                    priority=_known(Priority, args.get("priority")),
                    channel=_known(Channel, args.get("channel")),
                    tag=args.get("tag", "").strip().lower(), q=args.get("q", "").strip(),
-                   sort=_known(Sort, args.get("sort")), saved=_id(args.get("saved")),
+                   sort=_known(Sort, args.get("sort")),
+                   segment=_visible_segment(_id(args.get("segment"))),
+                   saved=_id(args.get("saved")),
                    page=max(1, args.get("page", 1, type=int)))
 
     def view_filters(self) -> ViewFilters:
@@ -76,7 +80,8 @@ class InboxQuery:
             statuses=_statuses(self.status), queue_id=self.queue, assignee=assignee,
             priority=Priority(self.priority) if self.priority else None,
             channel=Channel(self.channel) if self.channel else None,
-            tag=self.tag or None, q=self.q or None, sort=Sort(self.sort) if self.sort else None)
+            tag=self.tag or None, q=self.q or None, sort=Sort(self.sort) if self.sort else None,
+            segment_id=self.segment)
 
     def filters(self, user_id: int) -> ConversationFilter:
         return self.view_filters().for_user(user_id)
@@ -90,7 +95,7 @@ class InboxQuery:
     @property
     def filtered(self) -> bool:
         return any((self.assignee, self.status, self.priority, self.channel, self.tag, self.q,
-                    self.sort))
+                    self.sort, self.segment))
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,7 @@ def inbox() -> ResponseReturnValue:
     return render_template("web/inbox.html", query=query, page=_results(query, saved),
                            directory=directory, nav=_nav(query, directory), saved=saved,
                            saved_nav=_saved_nav(query), statuses=list(S),
+                           segments=segments.visible_segments(db.session, current_user.id),
                            priorities=list(Priority), channels=list(Channel), sorts=SORTS)
 
 
@@ -160,6 +166,12 @@ def _statuses(status: str) -> list[ConversationStatus]:
     if status == ANY_STATUS:
         return []
     return [S(status)] if status else list(ACTIVE)
+
+
+def _visible_segment(segment_id: int | None) -> int | None:
+    """A segment filter the user may use; another's, or a deleted one, is dropped."""
+    segment = chosen_segment(segment_id)
+    return segment.id if segment else None
 
 
 def _id(value: str | None) -> int | None:

@@ -39,10 +39,47 @@ LABELS: dict[str, dict[str, LazyString]] = {
     "call_status": {"queued": _l("Waiting in queue"), "ringing": _l("Ringing"),
                     "in_progress": _l("In progress"), "completed": _l("Answered"),
                     "missed": _l("Missed"), "voicemail": _l("Voicemail")},
+    # Event types the customer page's timeline can be filtered by.
+    "event": {"message.posted": _l("Messages and notes"),
+              "conversation.opened": _l("Conversations opened"),
+              "conversation.status_changed": _l("Status changes"),
+              "conversation.assigned": _l("Assignments"),
+              "conversation.rated": _l("Satisfaction ratings"),
+              "conversation.rating_changed": _l("Satisfaction ratings changed"),
+              "customer.imported": _l("Customer imports"),
+              "call.event": _l("Calls"), "call.notes_saved": _l("Call notes"),
+              "email.auto_reply": _l("Automatic replies"),
+              "email.bounced": _l("Undelivered emails"),
+              "article.feedback": _l("Help-centre feedback"),
+              "customer.updated": _l("Profile changes"),
+              "customer.organisation_changed": _l("Organisation changes"),
+              "identity.added": _l("Identities added"),
+              "customer.merged": _l("Merges"), "customer.unmerged": _l("Merges undone")},
+    "import_state": {"queued": _l("Waiting for the worker"), "running": _l("Importing"),
+                     "done": _l("Done"), "failed": _l("Failed")},
+    "merge_reason": {"agent": _l("an agent"),
+                     "verified_identity": _l("the verified-identity rule")},
     "call_event": {"queued": _l("Call queued"), "ringing": _l("Call ringing"),
                    "answered": _l("Call answered"), "transferred": _l("Call transferred"),
                    "voicemail": _l("Voicemail left"), "missed": _l("Missed call"),
                    "ended": _l("Call ended")},
+    "data_request": {"export": _l("Export"), "erasure": _l("Erasure")},
+    "data_request_state": {"pending": _l("Waiting"), "running": _l("In progress"),
+                           "done": _l("Done"), "failed": _l("Failed"),
+                           "expired": _l("Archive deleted")},
+    # What each retention rule deletes (helpdesk.privacy.retention.RULES).
+    "retention": {"anonymous_chat": _l("Chats of anonymous visitors, after their last "
+                                       "activity (then the visitors left without any)"),
+                  "closed_chat": _l("Chat conversations, after they were solved or closed"),
+                  "closed_email": _l("Email conversations, after they were solved or closed"),
+                  "closed_phone": _l("Phone conversations (and their calls), after they were "
+                                     "solved or closed"),
+                  "closed_web_form": _l("Web form conversations, after they were solved or "
+                                        "closed"),
+                  "closed_api": _l("API conversations, after they were solved or closed"),
+                  "email_sources": _l("Raw sources of received emails (the messages stay), "
+                                      "after they arrived"),
+                  "anonymous_visitors": _l("Anonymous visitors left without any conversation")},
 }
 
 

@@ -23,7 +23,7 @@ def merge(conversation_id: int) -> ResponseReturnValue:
     here = url_for("web.conversation", conversation_id=conversation_id)
     try:
         with unit_of_work() as uow:
-            merging.merge(uow, current_actor(), conversation_id, _required_id("source_id"),
+            merging.merge(uow, current_actor(), conversation_id, required_id("source_id"),
                           **_confirmation())
     except DomainError as exc:
         flash(error_text(exc), "error")
@@ -39,7 +39,7 @@ def split(conversation_id: int) -> ResponseReturnValue:
     try:
         with unit_of_work() as uow:
             target_id = merging.split(
-                uow, current_actor(), conversation_id, seq=_required_id("seq"),
+                uow, current_actor(), conversation_id, seq=required_id("seq"),
                 following=request.form.get("following") == "1",
                 target_id=form_optional_id("target_id"),
                 subject=request.form.get("subject"), **_confirmation()).id
@@ -50,7 +50,7 @@ def split(conversation_id: int) -> ResponseReturnValue:
     return redirect(url_for("web.conversation", conversation_id=target_id))
 
 
-def _required_id(name: str) -> int:
+def required_id(name: str) -> int:
     value = form_optional_id(name)
     if value is None:
         raise ValidationFailed(_("Choose a valid value for %(field)s.", field=name), field=name)

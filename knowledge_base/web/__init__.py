@@ -1,8 +1,9 @@
-"""The knowledge managers' UI under ``/kb``: articles, their history, and readers' feedback."""
+"""The knowledge managers' UI under ``/kb``: articles, their history, readers' feedback and
+the content gaps."""
 
 from flask import Blueprint
 
 bp = Blueprint("kb", __name__, url_prefix="/kb", template_folder="templates")
 
-# Importing the module registers its routes on ``bp``.
-from knowledge_base.web import views  # noqa: E402,F401
+# Importing the modules registers their routes on ``bp``.
+from knowledge_base.web import gap_views, views  # noqa: E402,F401

@@ -19,6 +19,8 @@ EVERY_SCOPE = [
     "metrics:read", "wallboard:view",
     "macros:write", "macros:manage", "fields:manage", "calls:ingest", "views:manage",
     "automation:manage", "sla:manage",
+    "privacy:manage", "retention:manage",
+    "segments:manage", "customers:import",
 ]
 
 

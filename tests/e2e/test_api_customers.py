@@ -25,7 +25,8 @@ def customer(make):
     return make.customer()
 
 
-def test_create_then_read_a_customer(api):
+def test_create_then_read_a_customer(api, make):
+    make.custom_field(subject="customer", key="plan", label="Plan", type="text")
     response = api.post("/customers", json={
         "name": "Léa Martin", "language": "fr", "timezone": "Europe/Paris",
         "attributes": {"plan": "gold"}, "consents": {"marketing_email": True},

@@ -50,6 +50,11 @@ HOLDERS = {
     "automation:manage": {"admin", "supervisor"},  # rules act on every conversation
     "views:manage": {"admin", "supervisor"},  # the saved views shared with every agent
     "sla:manage": {"admin", "supervisor"},  # calendars, SLA policies, breaches
+    "privacy:manage": {"admin", "supervisor"},  # customers' data exports and erasures
+    "retention:manage": {"admin"},  # how long data is kept, for every customer
+    "reports:view": {"admin", "supervisor"},  # reports and the conversations behind them
+    "segments:manage": {"admin", "supervisor"},  # the segments shared with everyone
+    "customers:import": {"admin", "supervisor"},  # customers in bulk: CSV imports, exports
 }
 PUBLIC = None
 
@@ -79,6 +84,17 @@ ENDPOINTS = [
     ("DELETE", "/customers/{customer}/identities/{identity}", "customers:write"),
     ("GET", "/customers/{customer}/timeline", "customers:read"),
     ("POST", "/customers/{customer}/merge", "customers:merge"),
+    ("POST", "/customers/{customer}/unmerge", "customers:merge"),
+    ("GET", "/customers/{customer}/merges", "customers:read"),
+    ("GET", "/customers/{customer}/merge-suggestions", "customers:read"),
+    ("GET", "/organisations", "customers:read"),
+    ("POST", "/organisations", "customers:write"),
+    ("GET", "/organisations/{organisation}", "customers:read"),
+    ("PATCH", "/organisations/{organisation}", "customers:write"),
+    ("DELETE", "/organisations/{organisation}", "customers:write"),
+    ("GET", "/organisations/{organisation}/members", "customers:read"),
+    ("POST", "/organisations/{organisation}/members", "customers:write"),
+    ("DELETE", "/organisations/{organisation}/members/{customer}", "customers:write"),
     ("GET", "/queues", "queues:read"),
     ("POST", "/queues", "queues:manage"),
     ("GET", "/queues/{queue}", "queues:read"),
@@ -102,6 +118,11 @@ ENDPOINTS = [
     ("POST", "/kb/articles/{article}/versions/{number}/restore", "knowledge:manage"),
     ("GET", "/kb/search", "knowledge:read"),
     ("GET", "/kb/answer", "knowledge:read"),
+    ("GET", "/kb/gaps", "knowledge:manage"),
+    ("GET", "/kb/gaps/{cluster}", "knowledge:manage"),
+    ("POST", "/kb/gaps/{cluster}/status", "knowledge:manage"),
+    ("POST", "/kb/gaps/{cluster}/draft", "knowledge:manage"),
+    ("POST", "/kb/gaps/refresh", "knowledge:manage"),
     ("GET", "/orders/{number}", "conversations:read"),
     ("POST", "/inbound/email", "email:ingest"),
     ("POST", "/calls/events", "calls:ingest"),
@@ -145,6 +166,30 @@ ENDPOINTS = [
     ("PATCH", "/sla/policies/{policy}", "sla:manage"),
     ("DELETE", "/sla/policies/{policy}", "sla:manage"),
     ("GET", "/sla/breaches", "sla:manage"),
+    ("POST", "/customers/{customer}/export", "privacy:manage"),
+    ("POST", "/customers/{customer}/erasure", "privacy:manage"),  # {}: no confirmation, 422
+    ("GET", "/data-requests", "privacy:manage"),
+    ("GET", "/data-requests/{request}", "privacy:manage"),
+    ("GET", "/data-requests/{request}/archive", "privacy:manage"),
+    ("GET", "/retention", "retention:manage"),
+    ("PATCH", "/retention", "retention:manage"),
+    ("GET", "/retention/preview", "retention:manage"),
+    ("GET", "/reports/{report}", "reports:view"),
+    ("GET", "/reports/{report}/drill", "reports:view"),  # without metric and key: 422
+    ("GET", "/conversations/{conversation}/csat", "conversations:read"),
+    ("PUT", "/conversations/{conversation}/csat", "conversations:write"),
+    ("GET", "/segments", "customers:read"),
+    ("POST", "/segments", "customers:read"),  # a shared one needs segments:manage too
+    ("POST", "/segments/preview", "customers:read"),
+    ("GET", "/segments/{segment}", "customers:read"),
+    ("PATCH", "/segments/{segment}", "customers:read"),
+    ("DELETE", "/segments/{segment}", "customers:read"),
+    ("GET", "/segments/{segment}/customers", "customers:read"),
+    ("POST", "/customers/imports", "customers:import"),
+    ("GET", "/customers/imports", "customers:import"),
+    ("GET", "/customers/imports/{import}", "customers:import"),
+    ("GET", "/customers/imports/{import}/errors", "customers:import"),
+    ("GET", "/customers/export", "customers:import"),
 ]
 ROLES = ["admin", "supervisor", "agent", "knowledge_manager"]
 TOKENS = ["admin token with the scope", "admin token without the scope",
@@ -204,7 +249,12 @@ def world(module_app, module_make) -> World:
            # subject's own macro: others get 404 (not 401/403) from the paths naming it
            "macro": module_make.macro(subject).id, "field": module_make.custom_field().id,
            "rule": module_make.rule().id, "view": module_make.saved_view(subject).id,
-           "calendar": module_make.calendar().id, "policy": module_make.sla_policy().id}
+           "calendar": module_make.calendar().id, "policy": module_make.sla_policy().id,
+           "organisation": module_make.organisation().id,
+           "request": module_make.data_request(),
+           "cluster": module_make.content_gap(), "report": "volumes",
+           # subject's own segment: others get 404 from the paths naming it
+           "segment": module_make.segment(subject).id, "import": module_make.customer_import()}
     return World(module_app, module_make, users, sessions, ids)
 
 

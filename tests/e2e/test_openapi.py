@@ -13,12 +13,16 @@ from referencing.jsonschema import DRAFT4
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from helpdesk.extensions import db
-from helpdesk.models import ApiToken, Identity, Role
+from helpdesk.events import SYSTEM
+from helpdesk.extensions import db, unit_of_work
+from helpdesk.models import ApiToken, ConversationStatus, Identity, Role
+from helpdesk.privacy import exports, folders
+from helpdesk.services import conversations, customer_merges
 from tests.e2e.api_helpers import ApiClient
 
 METHODS = ("get", "post", "put", "patch", "delete")
-REQUIRED_QUERIES = {("get", "/kb/search"): "?q=returns", ("get", "/kb/answer"): "?q=returns"}
+REQUIRED_QUERIES = {("get", "/kb/search"): "?q=returns", ("get", "/kb/answer"): "?q=returns",
+                    ("get", "/reports/volumes/drill"): "?metric=channel&key=email"}
 RAW_EMAIL = b"From: ada@example.com\r\nMessage-ID: <spec@example.com>\r\n\r\nHello\r\n"
 
 
@@ -90,6 +94,7 @@ def test_every_operation_answers_as_documented(module_app, module_make, spec):
         elif response.status_code != 204:
             problems += [f"{where}: {e}" for e in validators.errors(
                 op["responses"][status], response)]
+        response.close()  # a file download streams from an open file
     assert problems == []
 
 
@@ -109,12 +114,49 @@ def _rows(make, admin) -> dict[str, int]:
             "number": 1, "macro_id": make.macro(admin).id, "field_id": make.custom_field().id,
             "rule_id": make.rule().id, "merge_source": make.conversation(customer).id,
             "view_id": make.saved_view(admin).id,  # the admin's own
-            "calendar_id": make.calendar().id, "policy_id": make.sla_policy().id}
+            "calendar_id": make.calendar().id, "policy_id": make.sla_policy().id,
+            "cluster_id": make.content_gap(), "request_id": _built_export(make),
+            "erased_customer": make.customer().id,
+            "unmerge_source": _merged_into(make, conv.customer_id),
+            "organisation_id": make.organisation().id,
+            "lone_organisation": make.organisation().id, "report": "volumes",
+            "solved_conversation": _solved(make), "segment_id": make.segment(admin).id,
+            "import_id": make.customer_import()}
+
+
+def _solved(make) -> int:
+    """A solved conversation, which may be rated (PUT …/csat)."""
+    conversation = make.conversation()
+    with make.app.app_context(), unit_of_work() as uow:
+        conversations.change_status(uow, SYSTEM, conversation.id, ConversationStatus.SOLVED)
+    return conversation.id
+
+
+def _merged_into(make, customer_id: int) -> int:
+    """A customer already merged into ``customer_id`` (for POST …/unmerge)."""
+    source = make.customer()
+    with make.app.app_context(), unit_of_work() as uow:
+        customer_merges.merge_customers(uow, SYSTEM, source.id, customer_id)
+    return source.id
+
+
+def _built_export(make) -> int:
+    """An export request whose archive is ready to download."""
+    request_id = make.data_request()
+    with make.app.app_context():
+        exports.build(unit_of_work, request_id, folders())
+    return request_id
 
 
 def _path_ids(method: str, path: str, rows: dict[str, int]) -> dict[str, int | str]:
+    if path.endswith("/csat"):
+        return {**rows, "conversation_id": rows["solved_conversation"]}
+    if path.endswith("/erasure"):
+        return {**rows, "customer_id": rows["erased_customer"]}
     if (method, path) == ("delete", "/api/v1/customers/{customer_id}"):
         return {**rows, "customer_id": rows["lone_customer"]}  # one without conversations
+    if (method, path) == ("delete", "/api/v1/organisations/{organisation_id}"):
+        return {**rows, "organisation_id": rows["lone_organisation"]}  # members removed apart
     if path == "/api/v1/orders/{number}":
         return {**rows, "number": "A1001"}  # one of the demo's sample orders
     return rows
@@ -140,6 +182,12 @@ def _body(method: str, path: str, rows: dict[str, int]) -> dict[str, Any] | None
         ("post", "/customers/{customer_id}/identities"): {"kind": "phone",
                                                           "value": "+33612345678"},
         ("post", "/customers/{customer_id}/merge"): {"source_id": rows["duplicate_customer"]},
+        ("post", "/customers/{customer_id}/unmerge"): {"source_id": rows["unmerge_source"]},
+        ("post", "/organisations"): {"name": "Spec organisation",
+                                     "domains": ["spec-organisation.example"]},
+        ("patch", "/organisations/{organisation_id}"): {"notes": "Pays at 30 days"},
+        ("post", "/organisations/{organisation_id}/members"): {
+            "customer_id": rows["customer_id"]},
         ("post", "/queues"): {"name": "Returns", "channels": ["email"]},
         ("patch", "/queues/{queue_id}"): {"member_ids": [rows["user_id"]]},
         ("post", "/users"): {"email": "new@staff.example", "role": "agent",
@@ -182,6 +230,16 @@ def _body(method: str, path: str, rows: dict[str, int]) -> dict[str, Any] | None
                                     "breach_actions": ["notify", "raise_priority"],
                                     "targets": [{"priority": "high", "first_response": 30}]},
         ("patch", "/sla/policies/{policy_id}"): {"pause_statuses": ["pending"]},
+        ("post", "/kb/gaps/{cluster_id}/status"): {"status": "dismissed"},
+        ("post", "/customers/{customer_id}/erasure"): {
+            "confirm": f"ERASE {rows['erased_customer']}"},
+        ("patch", "/retention"): {"closed_email": 90, "email_sources": None},
+        ("put", "/conversations/{conversation_id}/csat"): {"rating": 4, "comment": "Kind"},
+        ("post", "/segments"): {"name": "Spec segment", "conditions": {"all": [
+            {"field": "contacts", "op": "gte", "value": 3, "days": 30}]}},
+        ("post", "/segments/preview"): {"conditions": {"any": [
+            {"field": "last_csat", "op": "lte", "value": 2}]}},
+        ("patch", "/segments/{segment_id}"): {"name": "Renamed segment"},
     }
     return bodies.get((method, path.removeprefix("/api/v1")))
 
@@ -189,6 +247,9 @@ def _body(method: str, path: str, rows: dict[str, int]) -> dict[str, Any] | None
 def _request_body(method: str, path: str, rows: dict[str, int]) -> dict[str, Any]:
     if (method, path) == ("post", "/api/v1/inbound/email"):
         return {"data": RAW_EMAIL, "content_type": "message/rfc822"}
+    if (method, path) == ("post", "/api/v1/customers/imports"):
+        return {"data": b"name,email\nSpec,spec.import@example.com\n",
+                "content_type": "text/csv"}
     return {"json": _body(method, path, rows)}
 
 

@@ -30,6 +30,7 @@ def test_list_and_search_by_name_or_identity(client, make, agent):
 
 def test_customer_page_shows_profile_conversations_and_history(app, client, make, agent):
     ada = make.customer("Ada Lovelace", email="ada@example.com")
+    make.custom_field(subject="customer", key="plan", label="plan", type="text")
     with app.app_context(), unit_of_work() as uow:
         customers.update_customer(uow, Actor("agent", agent.id), ada.id, language="fr",
                                   timezone="Europe/Paris", consents={"marketing_email": True},

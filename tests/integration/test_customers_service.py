@@ -11,16 +11,12 @@ from helpdesk.events import SYSTEM, Actor
 from helpdesk.extensions import unit_of_work
 from helpdesk.models import (
     AuditLog,
-    AuthorKind,
-    Channel,
-    Conversation,
     Customer,
     Identity,
     IdentityKind,
-    Message,
     TimelineEvent,
 )
-from helpdesk.services import conversations, customers
+from helpdesk.services import customers
 
 K = IdentityKind
 
@@ -170,86 +166,3 @@ def test_delete_removes_the_customer_their_identities_and_history(make, uow):
     assert count(uow.session, Identity) == 0
     assert count(uow.session, TimelineEvent) == 0
     assert uow.session.scalars(select(AuditLog.action)).all() == ["customer.deleted"]
-
-
-def test_delete_is_refused_for_a_customer_others_were_merged_into(make, uow):
-    source, target = make.customer(), make.customer()
-    customers.merge_customers(uow, SYSTEM, source.id, target.id)
-    with pytest.raises(Conflict):
-        customers.delete_customer(uow, SYSTEM, target.id)
-
-
-def totals(session):
-    return {model.__name__: count(session, model)
-            for model in (Customer, Identity, Conversation, Message, TimelineEvent)}
-
-
-def test_merge_moves_identities_conversations_and_history_losing_nothing(make, uow):
-    source, target = make.customer(name=""), make.customer(name="Ada L.")
-    customers.add_identity(uow, SYSTEM, source.id, K.PHONE, "+33612345678")
-    customers.update_customer(uow, SYSTEM, source.id, language="fr",
-                              attributes={"plan": "pro", "city": "Lyon"})
-    customers.update_customer(uow, SYSTEM, target.id, attributes={"plan": "free"})
-    for customer in (source, source, target):
-        make.conversation(customer=customer)
-    before = totals(uow.session)
-    source_history = set(uow.session.scalars(select(TimelineEvent.id).where(
-        TimelineEvent.customer_id == source.id)))
-    merged = customers.merge_customers(uow, Actor("agent", make.user().id), source.id, target.id)
-    assert totals(uow.session) == {**before, "TimelineEvent": before["TimelineEvent"] + 1}
-    target_history = set(uow.session.scalars(select(TimelineEvent.id).where(
-        TimelineEvent.customer_id == target.id)))
-    assert source_history < target_history
-    for model in (Identity, Conversation, TimelineEvent):
-        assert count(uow.session, model, model.customer_id == source.id) == 0
-    assert count(uow.session, Identity, Identity.customer_id == target.id) == 3
-    assert count(uow.session, Conversation, Conversation.customer_id == target.id) == 3
-    assert (merged.name, merged.language) == ("Ada L.", "fr")
-    assert merged.attributes == {"plan": "free", "city": "Lyon"}
-    assert uow.session.get(Customer, source.id).merged_into_id == target.id
-    assert count(uow.session, Message, Message.author_kind == AuthorKind.CUSTOMER,
-                 Message.author_id == source.id) == 0
-    assert count(uow.session, TimelineEvent, TimelineEvent.actor_kind == "customer",
-                 TimelineEvent.actor_id == source.id) == 0
-
-
-def test_a_customer_merged_once_cannot_be_merged_again(make, uow):
-    source, target, third = make.customer(), make.customer(), make.customer()
-    customers.merge_customers(uow, SYSTEM, source.id, target.id)
-    for destination in (target, third):
-        with pytest.raises(Conflict) as refused:
-            customers.merge_customers(uow, SYSTEM, source.id, destination.id)
-        assert refused.value.field == "source_id"
-        uow.rollback()
-    assert count(uow.session, TimelineEvent, TimelineEvent.type == "customer.merged") == 1
-
-
-def test_nobody_is_merged_into_a_merged_away_customer(make, uow):
-    source, target, late = make.customer(), make.customer(), make.customer()
-    customers.merge_customers(uow, SYSTEM, source.id, target.id)
-    with pytest.raises(Conflict) as refused:
-        customers.merge_customers(uow, SYSTEM, late.id, source.id)
-    assert refused.value.field == "target_id"
-
-
-def test_a_customer_cannot_be_merged_into_itself(make, uow):
-    customer = make.customer()
-    with pytest.raises(ValidationFailed):
-        customers.merge_customers(uow, SYSTEM, customer.id, customer.id)
-
-
-def test_merging_the_target_later_points_earlier_merges_at_the_final_customer(make, uow):
-    first, middle, final = make.customer(), make.customer(), make.customer()
-    customers.merge_customers(uow, SYSTEM, first.id, middle.id)
-    customers.merge_customers(uow, SYSTEM, middle.id, final.id)
-    assert uow.session.get(Customer, first.id).merged_into_id == final.id
-    assert count(uow.session, Identity, Identity.customer_id == final.id) == 3
-
-
-def test_no_conversation_opens_for_a_merged_away_customer(make, uow):
-    source, target = make.customer(), make.customer()
-    customers.merge_customers(uow, SYSTEM, source.id, target.id)
-    with pytest.raises(Conflict) as refused:
-        conversations.open_conversation(uow, SYSTEM, customer_id=source.id,
-                                        channel=Channel.CHAT)
-    assert refused.value.field == "customer_id"

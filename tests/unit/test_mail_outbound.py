@@ -139,7 +139,8 @@ def test_the_acknowledgement_in_english_and_in_french():
 
 
 def test_the_solved_survey_asks_how_it_went_in_both_languages():
-    context = {"name": "", "topic": "", "reference": 7}
+    links = [(n, f"https://help.example/rate/t?rating={n}") for n in range(1, 6)]
+    context = {"name": "", "topic": "", "reference": 7, "rating_links": links}
     english = render_mail(OutboundKind.SOLVED_SURVEY, "en", context)
     french = render_mail(OutboundKind.SOLVED_SURVEY, "fr", context)
     assert render_mail(OutboundKind.SOLVED_SURVEY, "en", context | {"topic": "Parcel"}).subject \
@@ -148,6 +149,9 @@ def test_the_solved_survey_asks_how_it_went_in_both_languages():
     assert "How did we do?" in english.html and english.text.startswith("Hello,\n")
     assert french.subject == "Votre demande est résolue. Qu\u2019en avez-vous pensé ?"
     assert french.text.startswith("Bonjour,\n")
+    assert "5 · Very satisfied: https://help.example/rate/t?rating=5" in english.text
+    assert "1 · Très insatisfait: https://help.example/rate/t?rating=1" in french.text
+    assert english.html.count('href="https://help.example/rate/t?rating=') == 5
 
 
 def test_paragraphs_split_on_blank_lines_and_keep_line_breaks():

@@ -64,6 +64,7 @@
       csatLegend: "How would you rate this conversation?",
       star: (n) => n + " out of 5", comment: "Comment (optional)", csatSubmit: "Send my rating",
       csatDone: "Thank you for your rating!", csatMissing: "Choose a rating from 1 to 5.",
+      csatChange: "Change my rating",
       connecting: "Connecting…",
       offline: "You are offline: your messages will be sent when the connection is back.",
       unavailable: "The chat is unavailable right now. Please try again later.",
@@ -73,6 +74,7 @@
         wrong_type: "This type of file cannot be sent: images, PDF or text only.",
         upload: "The file could not be sent. Please try again.",
         rate_limited: "You are sending messages very fast: please wait a moment.",
+        rating_locked: "A rating can be changed for 7 days only.",
         invalid: "This could not be sent: please check what you entered.",
         generic: "Something went wrong. Please try again.",
         offline: "You are offline: please try again when the connection is back.",
@@ -109,7 +111,7 @@
       csatLegend: "Comment évaluez-vous cette conversation ?",
       star: (n) => n + " sur 5", comment: "Commentaire (facultatif)",
       csatSubmit: "Envoyer ma note", csatDone: "Merci pour votre note !",
-      csatMissing: "Choisissez une note de 1 à 5.",
+      csatMissing: "Choisissez une note de 1 à 5.", csatChange: "Modifier ma note",
       connecting: "Connexion…",
       offline: "Vous êtes hors ligne : vos messages partiront dès le retour de la connexion.",
       unavailable: "Le chat est indisponible pour le moment. Réessayez plus tard.",
@@ -120,6 +122,7 @@
           "uniquement.",
         upload: "Le fichier n'a pas pu être envoyé. Réessayez.",
         rate_limited: "Vous envoyez des messages très vite : patientez un instant.",
+        rating_locked: "Une note ne se modifie que pendant 7 jours.",
         invalid: "L'envoi a échoué : vérifiez ce que vous avez saisi.",
         generic: "Une erreur est survenue. Réessayez.",
         offline: "Vous êtes hors ligne : réessayez au retour de la connexion.",
@@ -409,8 +412,10 @@
       view.csatError, el("button", {type: "submit", class: "cw-primary", text: T.csatSubmit})]);
     view.csatDone = el("p", {class: "cw-form-intro", role: "status", tabindex: "-1", hidden: true,
       text: T.csatDone});
+    view.csatChange = el("button", {type: "button", class: "cw-secondary", hidden: true,
+      "data-testid": "chat-csat-change", text: T.csatChange, onclick: onCsatChange});
     view.csat = el("form", {class: "cw-form", "data-testid": "chat-csat-form", hidden: true,
-      onsubmit: onCsatSubmit}, [view.csatFields, view.csatDone]);
+      onsubmit: onCsatSubmit}, [view.csatFields, view.csatDone, view.csatChange]);
     return view.csat;
   }
 
@@ -1144,7 +1149,17 @@
     ui.csat.hidden = false;
     ui.csatFields.hidden = conv.csatDone;
     ui.csatDone.hidden = !conv.csatDone;
+    ui.csatChange.hidden = !conv.csatDone;
     scrollToEnd();
+  }
+
+  // A rating can be changed for a while (the server says until when: rating_locked).
+  function onCsatChange() {
+    conv.csatDone = false;
+    saveConversation();
+    maybeAskCsat();
+    const checked = ui.csat.querySelector("input[name=rating]:checked");
+    (checked || ui.csat.querySelector("input[name=rating]")).focus();
   }
 
   function onCsatSubmit(event) {

@@ -27,13 +27,15 @@ def helpdesk(live_server):
     colleague = make.user(Role.SUPERVISOR, email="dominique@staff.example")
     queue = make.queue("Deliveries", member_ids=[agent.id, colleague.id])
     customer = make.customer("Ada Lovelace", email="ada@example.com")
+    make.custom_field(subject="customer", key="plan", label="Plan", type="text")
     with live_server.app.app_context(), unit_of_work() as uow:
         customers.update_customer(uow, Actor("agent", colleague.id), customer.id,
                                   language="en", timezone="Europe/London",
                                   consents={"marketing_email": False},
                                   attributes={"plan": "gold"})
     for n in range(3):
-        make.conversation(customer, queue_id=queue.id, subject=f"Older question {n}")
+        make.conversation(customer, queue_id=queue.id, subject=f"Older question {n}",
+                          body=f"Question number {n} about my account")
     conv = make.conversation(customer, queue_id=queue.id, subject="Where is my parcel?",
                              body="Ordered a week ago, still nothing. <b>Help</b>")
     return {"agent": agent, "colleague": colleague, "conversation": conv}
