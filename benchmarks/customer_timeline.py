@@ -10,7 +10,8 @@ Each line runs ``--repeat`` times after a warm-up, one at a time, in-process:
 
 - the service the API and the page call (``timeline.customer_timeline``: the page of 25),
   on the first page and on a deep page (the one after 9,000 events, reached by its
-  cursor), with and without a channel filter;
+  cursor), with and without a channel filter, with a type filter (a CSAT answer: 5% of
+  the customer's events) and with both (chat status changes);
 - the ceiling: the same rows by a bare SQL ``SELECT`` on the same connection (no ORM, no
   customer lookup), the fastest the database gives them;
 - the whole customer page (``GET /customers/<id>``: profile, 50 conversations, the
@@ -146,11 +147,17 @@ class Case:
     name: str
     channel: str | None
     deep: bool
+    types: tuple[str, ...] = ()
 
 
+RATED, STATUS = "conversation.rated", "conversation.status_changed"
 CASES = [Case("First page", None, False), Case("Deep page (after 9,000 events)", None, True),
          Case("First page, channel chat", "chat", False),
-         Case("Deep page, channel chat", "chat", True)]
+         Case("Deep page, channel chat", "chat", True),
+         Case(f"First page, type {RATED}", None, False, (RATED,)),
+         Case(f"Last page, type {RATED}", None, True, (RATED,)),
+         Case(f"First page, channel chat and type {STATUS}", "chat", False, (STATUS,)),
+         Case(f"Last page, channel chat and type {STATUS}", "chat", True, (STATUS,))]
 
 
 @dataclass(frozen=True)
@@ -178,26 +185,29 @@ def timed(action: Callable[[], object], repeat: int) -> list[float]:
     return seconds
 
 
-def deep_cursor(customer_id: int, channel: str | None) -> str | None:
-    """The cursor after ``DEEP`` events (for a channel with fewer: its last page's)."""
+def deep_cursor(customer_id: int, case: Case) -> str | None:
+    """The cursor after ``DEEP`` events (for a filter matching fewer: its last page's)."""
+    types = list(case.types) or None
     total = db.session.scalar(select(func.count()).select_from(
-        timeline_query(customer_id, channel=channel).subquery()))
+        timeline_query(customer_id, channel=case.channel, types=types).subquery()))
     skip = min(DEEP, total - PAGE)
-    return customer_timeline(db.session, customer_id, limit=skip, channel=channel).next_cursor
+    return customer_timeline(db.session, customer_id, limit=skip, channel=case.channel,
+                             types=types).next_cursor
 
 
 def measure(app: Flask, customer_id: int, case: Case, repeat: int) -> Measure:
     with app.app_context():
-        cursor = deep_cursor(customer_id, case.channel) if case.deep else None
+        cursor = deep_cursor(customer_id, case) if case.deep else None
+        types = list(case.types) or None
         db.session.rollback()
-        statement = timeline_query(customer_id, cursor=cursor, channel=case.channel).limit(
-            PAGE + 1)
+        statement = timeline_query(customer_id, cursor=cursor, channel=case.channel,
+                                   types=types).limit(PAGE + 1)
         sql = str(statement.compile(dialect=db.engine.dialect,
                                     compile_kwargs={"literal_binds": True}))
 
         def service() -> None:
             customer_timeline(db.session, customer_id, limit=PAGE, cursor=cursor,
-                              channel=case.channel)
+                              channel=case.channel, types=types)
             db.session.rollback()  # each request its own transaction, as in the app
 
         def bare() -> None:

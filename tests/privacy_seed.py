@@ -23,6 +23,7 @@ from helpdesk.models import (
     Channel,
     Conversation,
     ConversationSla,
+    ConversationStatus,
     Customer,
     IdentityKind,
     InboundSource,
@@ -39,6 +40,7 @@ from helpdesk.orm import Base
 from helpdesk.services import (
     calls,
     conversations,
+    csat,
     customer_imports,
     customer_merges,
     customers,
@@ -55,6 +57,7 @@ from tests.factories import Factory, raw_email
 MARKER = "qzvmarker"  # one lower-case word: the full-text index keeps it whole
 EMAIL = "qzv.person@example.com"
 PHONE = "+33612345678"
+OTHER_IMPORTED = "someone.else@example.com"  # a refused row of the imported file, not theirs
 AT = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 
 
@@ -134,9 +137,18 @@ def _chat_history(app: Flask, make: Factory, customer: Customer) -> int:
         remember_question(uow.session, question, "low_confidence", "en")
         row = uow.session.get(Conversation, chat.id)
         row.handoff = {"summary": f"pay with {MARKER}", "customer": {"email": EMAIL}}
-        row.csat_rating, row.csat_comment = 2, f"Slow {MARKER}"
         uow.commit()
+    _rated(app, chat.id, Actor("customer", customer.id))
     return chat.id
+
+
+def _rated(app: Flask, conversation_id: int, customer: Actor) -> None:
+    """Solved, rated by the customer in the widget, the rating changed (the timeline keeps
+    the earlier comment)."""
+    with app.app_context(), unit_of_work() as uow:
+        conversations.change_status(uow, SYSTEM, conversation_id, ConversationStatus.SOLVED)
+        csat.rate(uow, customer, conversation_id, rating=1, comment=f"Awful {MARKER}")
+        csat.rate(uow, customer, conversation_id, rating=2, comment=f"Slow {MARKER}")
 
 
 def _merged_duplicate(app: Flask, make: Factory, customer_id: int, agent_id: int) -> int:
@@ -211,10 +223,13 @@ def _loose_email() -> None:
 
 
 def _imported(agent_id: int) -> None:
-    """A customer file uploaded by staff that names them (the import updated them)."""
+    """A customer file uploaded by staff that names them: one row updated them, one was
+    refused (its problem quotes their cell); someone else's refused row too."""
+    content = (f"email,name,language\n{EMAIL},Ada {MARKER},fr\n"
+               f"{EMAIL.upper()},Ada,{MARKER}\n{OTHER_IMPORTED},Someone,notalanguage\n")
     with unit_of_work() as uow:
         customer_imports.start_import(uow, Actor("agent", agent_id), filename="crm.csv",
-                                      content=f"email,name\n{EMAIL},Ada {MARKER}\n".encode())
+                                      content=content.encode())
     customer_imports.run_imports(unit_of_work, datetime.now(UTC))
 
 

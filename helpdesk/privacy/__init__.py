@@ -2,7 +2,9 @@
 
 - ``scope``: where a customer's data lives (every row reached through foreign keys);
 - ``archive``: the export's zip archive; ``exports``: export requests, built and expired;
-- ``erasure``: erasing a customer, all-or-nothing; ``retention``: the rules the worker applies.
+- ``erasure``: erasing a customer, all-or-nothing; ``retention``: the rules the worker applies;
+- ``imports``: the rows of uploaded customer files (CSV imports) that name a customer;
+- ``queries``: the requests listed.
 
 docs/privacy.md is the guide for supervisors and admins.
 """

@@ -8,7 +8,8 @@
 - ``conversations/<id>.json`` and ``.txt``: each conversation with its tags, the people
   copied, its messages and their attachments (JSON; and as a transcript to read);
 - ``attachments/<id>-<name>``: the files; ``emails/<id>.eml``: the received emails' sources;
-- ``data/<table>.json``: every other table's rows about them (timeline, calls, feedback…).
+- ``data/<table>.json``: every other table's rows about them (timeline, calls, feedback…),
+  and ``data/customer_import_rows.json``: the rows of uploaded customer files naming them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 import zipfile
 from collections import defaultdict
+from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from sqlalchemy.types import LargeBinary
 
 from helpdesk.models import User
 from helpdesk.orm import utcnow
+from helpdesk.privacy import imports
 from helpdesk.privacy.scope import CUSTOMERS, Where
 from helpdesk.services.attachments import safe_filename
 
@@ -45,7 +48,9 @@ EXCLUDED = {
 IN_PROFILE = ("customers", "identities")
 IN_CONVERSATIONS = ("conversations", "conversation_tags", "conversation_participants",
                     "messages", "attachments")
-SOURCES = ("inbound_emails", "raw")  # the column written as emails/<id>.eml
+SOURCES = ("inbound_emails", "raw")
+# Not a table: the rows of uploaded customer files that name them (helpdesk.privacy.imports).
+IMPORTED_ROWS = "customer_import_rows"  # the column written as emails/<id>.eml
 AUTHOR_KINDS = {"customer": "You", "agent": "Agent", "bot": "Assistant", "system": "System"}
 README = """Your data, exported on {when} (customer #{customer_id}).
 
@@ -55,7 +60,8 @@ conversations/<id>.txt   the same conversation as a transcript to read
 attachments/             the files sent in the conversations
 emails/<id>.eml          the emails received from you, as they arrived
 data/<table>.json        everything else recorded about you: history (timeline), calls,
-                         feedback, the assistant's records…
+                         feedback, the assistant's records, the rows of customer files
+                         imported by our staff that name you…
 manifest.json            how many records each file holds, and what was left out and why
 
 Times are in UTC. Derived data such as search vectors is not included.
@@ -68,6 +74,7 @@ def write_archive(session: Session, where: Where, customer_id: int, out: Path,
     from ``storage``; returns the rows exported per table."""
     rows = {table.name: _rows(session, table, condition) for table, condition in where.items()
             if table.name not in EXCLUDED}
+    rows[IMPORTED_ROWS] = _imported_rows(session, rows.get("identities", []))
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         files = _write_attachments(archive, rows.get("attachments", []), storage)
         _write_sources(archive, rows.get("inbound_emails", []))
@@ -90,6 +97,13 @@ def _rows(session: Session, table: Table, condition: Any) -> list[Row]:
             or (table.name, c.name) == SOURCES]
     query = select(*kept).where(condition).order_by(*table.primary_key.columns)
     return [dict(row) for row in session.execute(query).mappings()]
+
+
+def _imported_rows(session: Session, identities: list[Row]) -> list[Row]:
+    """The rows of uploaded customer files (CSV imports) naming them, with the problems
+    the import found in each."""
+    values = [i["value"] for i in identities if i["kind"] in imports.NAMED_BY]
+    return [asdict(row) for row in imports.named_rows(session, values)]
 
 
 def _write_attachments(archive: zipfile.ZipFile, attachments: list[Row],

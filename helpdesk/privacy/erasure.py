@@ -5,9 +5,10 @@ Left of them: the customer row itself, blanked (its id keeps the erasure's histo
 the ``customer.erased`` timeline event with counts only), and the help-centre votes they
 gave, anonymised (the articles' tallies still count them). The audit log keeps who did what
 when to their records, with the details cleared; uploaded customer files (CSV imports)
-naming them lose their content. The assistant's unanswered-question entries and the
-content-gap vectors derived from them are forgotten with their conversations. Erasing
-again is harmless: it finds nothing more to delete.
+naming them lose their content, and the problems found in their rows are deleted. The
+assistant's unanswered-question entries and the content-gap vectors derived from them are
+forgotten with their conversations. Erasing again is harmless: it finds nothing more to
+delete.
 """
 
 from __future__ import annotations
@@ -27,17 +28,13 @@ from helpdesk.models import (
     Call,
     Conversation,
     Customer,
-    CustomerImport,
     DataRequest,
     DataRequestKind,
-    Identity,
-    IdentityKind,
-    ImportState,
     TimelineEvent,
 )
 from helpdesk.models import DataRequestState as State
 from helpdesk.orm import utcnow
-from helpdesk.privacy import scope
+from helpdesk.privacy import imports, scope
 from helpdesk.privacy.exports import Folders, remove_archives
 from helpdesk.services.common import get_or_404
 from helpdesk.services.conversation_search import INDEX_OBJECTS
@@ -49,9 +46,6 @@ CONFIRMATION = "ERASE {customer_id}"
 KEPT_COLUMNS = {"id", "created_at", "updated_at", "merged_into_id"}
 # Audit rows about the customer's records, by target type: the table of the target.
 AUDITED_TARGETS = {"customer": Customer, "conversation": Conversation, "call": Call}
-# What an uploaded customer file names them by.
-NAMED_IN_FILES = (IdentityKind.EMAIL, IdentityKind.PHONE, IdentityKind.EXTERNAL)
-FINISHED_IMPORTS = (ImportState.DONE, ImportState.FAILED)
 
 
 def check_confirmation(customer_id: int, typed: str) -> None:
@@ -112,16 +106,17 @@ def compact_search_index(session: Session) -> None:
 def _erase_rows(session: Session, customer_id: int) -> tuple[list[str], list[str], dict]:
     """Delete and anonymise; returns the files and archives to remove, and the counts."""
     family = scope.family_ids(session, customer_id)
-    questions = sum(forget_customer(session, i) for i in family)
     where = scope.customer_scope(session, customer_id)
     files, archives = scope.files(session, where), _expire_exports(session, customer_id)
-    anonymised = {"audit_log": _clear_audit_details(session, where),
-                  "customer_imports": _forget_import_files(session, family),
-                  **scope.anonymise(session, where)}
-    scope.detach(session, where)
     with _secure_delete(session):
-        deleted = scope.delete_rows(session, where, _spared(customer_id))
-    _blank(session, customer_id)
+        questions = sum(forget_customer(session, i) for i in family)
+        imported = imports.forget(session, imports.identifying_values(session, family))
+        anonymised = {"audit_log": _clear_audit_details(session, where),
+                      "customer_imports": imported.pop("customer_imports", 0),
+                      **scope.anonymise(session, where)}
+        scope.detach(session, where)
+        deleted = scope.delete_rows(session, where, _spared(customer_id)) | imported
+        _blank(session, customer_id)
     if questions:
         deleted["unanswered_questions"] = deleted.get("unanswered_questions", 0) + questions
     return files, archives, {"deleted": deleted, "files": len(files),
@@ -166,17 +161,6 @@ def _clear_audit_details(session: Session, where: scope.Where) -> int:
     return session.execute(update(AuditLog).where(
         or_(*about), AuditLog.action != events.CustomerErased.timeline_type,
         cast(AuditLog.details, String) != "{}").values(details={})).rowcount
-
-
-def _forget_import_files(session: Session, family: list[int]) -> int:
-    """Uploaded customer files (CSV imports) that name the customer lose their content;
-    the import's record and counts stay. A running import still reads its file: left."""
-    values = list(session.scalars(select(Identity.value).where(
-        Identity.customer_id.in_(family), Identity.kind.in_(NAMED_IN_FILES))))
-    ids = scope.naming(session, CustomerImport.id, CustomerImport.content,
-                       CustomerImport.state.in_(FINISHED_IMPORTS), values)
-    return session.execute(update(CustomerImport).where(CustomerImport.id.in_(ids))
-                           .values(content=b"")).rowcount if ids else 0
 
 
 def _spared(customer_id: int) -> dict[Table, Any]:

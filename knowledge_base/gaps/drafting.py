@@ -1,13 +1,17 @@
 """A draft article from how agents answered the conversations behind a content gap.
 
-The body is the agents' most representative public replies (internal notes never), the
-title the gap's label, the example questions its most central questions; email
-addresses, phone numbers and the customers' names are replaced by placeholders. The
-knowledge manager edits and publishes it as any draft.
+The body is the agents' most representative public replies (internal notes never, nor
+the customers' or the assistant's messages), the title the gap's label, the example
+questions its most central questions; email addresses, phone numbers and the customers'
+names are replaced by placeholders. A reply is plain text and the body Markdown: its
+``<`` and ``&`` are escaped, so the article shows what the agent wrote and no markup of
+theirs (the body's HTML is sanitized on top, as every article's). The knowledge manager
+edits and publishes it as any draft.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from flask import current_app
@@ -36,6 +40,7 @@ REPLIES = 3
 EXAMPLES = 20
 DUPLICATE = 0.95  # cosine from which two replies say the same (a macro sent twice)
 SEPARATOR = "\n\n---\n\n"
+MARKUP = re.compile(r"[<&]")  # what starts HTML (a tag, an entity) in a Markdown text
 
 
 def draft_article(uow: UnitOfWork, actor: Actor, cluster_id: int,
@@ -66,7 +71,7 @@ def _drafted(session: Session, cluster: ContentGapCluster,
     chosen = representatives(embedder.encode(replies), REPLIES, DUPLICATE)
     return ArticleContent(
         title=_shortened(scrub(questions[0].text), articles.MAX_TITLE),
-        body=SEPARATOR.join(replies[i] for i in chosen)[:articles.MAX_BODY],
+        body=SEPARATOR.join(_literal(replies[i]) for i in chosen)[:articles.MAX_BODY],
         language=_language(cluster.language),
         example_questions=[_shortened(scrub(q.text), articles.MAX_QUESTION)
                            for q in questions[:EXAMPLES]])
@@ -99,6 +104,11 @@ def _scrubber(session: Session, questions: list[UnansweredQuestion]) -> Scrubber
 def _unique(texts: Iterable[str]) -> list[str]:
     """The non-empty texts, each once, in order."""
     return list(dict.fromkeys(text.strip() for text in texts if text.strip()))
+
+
+def _literal(text: str) -> str:
+    """Plain text as Markdown that renders to that same text (no HTML of its own)."""
+    return MARKUP.sub(lambda found: "\\" + found.group(), text)
 
 
 def _shortened(text: str, limit: int) -> str:

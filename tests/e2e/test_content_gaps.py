@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from helpdesk.extensions import db
 from helpdesk.models import Role
@@ -137,12 +137,17 @@ def test_a_manager_reviews_dismisses_and_reopens_a_gap(app, make, client, kim):
 
 
 def test_a_manager_drafts_the_article_and_lands_in_the_editor(app, make, client, kim):
-    gap = make.content_gap("Can I return a sofa?", "Yes, within 30 days: we collect it.")
+    gap = make.content_gap("Can I return a <i>sofa</i>?",
+                           "Yes, within 30 days: we <b>collect</b> it.")
     response = submit(client, f"/kb/gaps/{gap}/draft")
     article_id = int(re.search(r"/kb/articles/(\d+)$", response.headers["Location"]).group(1))
     editor = client.get(f"/kb/articles/{article_id}").get_data(as_text=True)
     assert "Draft created from the agents&#39; replies" in editor
-    assert "Yes, within 30 days: we collect it." in editor
+    # The reply's text, escaped in the Markdown source and in the preview: no markup.
+    assert "Yes, within 30 days: we \\&lt;b&gt;collect\\&lt;/b&gt; it.</textarea>" in editor
+    assert "<p>Yes, within 30 days: we &amp;lt;b&amp;gt;collect" not in editor
+    assert "<p>Yes, within 30 days: we &lt;b&gt;collect&lt;/b&gt; it.</p>" in editor
+    assert "<b>collect" not in editor and "<i>sofa" not in editor
     with app.app_context():
         assert db.session.get(Article, article_id).status == ArticleStatus.DRAFT
     covered = client.get("/kb/gaps?status=covered").get_data(as_text=True)
@@ -169,6 +174,18 @@ def test_the_refresh_button_clusters_the_waiting_questions(app, make, client, ki
     assert "1 new question clustered." in page and "Is the sofa fabric washable?" in page
 
 
-def test_agents_may_not_see_the_gaps(make, client, auth):
-    auth.login(make.user(Role.AGENT).email)
-    assert client.get("/kb/gaps").status_code == 403
+@pytest.mark.parametrize(("role", "allowed"), [
+    (Role.KNOWLEDGE_MANAGER, True), (Role.ADMIN, True), (Role.SUPERVISOR, False),
+    (Role.AGENT, False)])
+def test_only_knowledge_managers_and_admins_see_and_draft_the_gaps(app, make, client, auth,
+                                                                    role, allowed):
+    gap = make.content_gap("Do you sell spare lamp shades?")
+    auth.login(make.user(role).email)
+    token = csrf_token(client, "/account")
+    expected = 200 if allowed else 403
+    assert client.get("/kb/gaps").status_code == expected
+    assert client.get(f"/kb/gaps/{gap}").status_code == expected
+    drafted = client.post(f"/kb/gaps/{gap}/draft", data={"csrf_token": token})
+    assert drafted.status_code == (302 if allowed else 403)
+    with app.app_context():
+        assert (db.session.scalar(select(func.count()).select_from(Article)) == 1) is allowed

@@ -15,7 +15,8 @@ from helpdesk.events import Actor
 from helpdesk.extensions import db, unit_of_work
 from helpdesk.models import AuditLog, Message, Role
 from helpdesk.periodic import periodic_jobs
-from helpdesk.services import chat
+from helpdesk.services import chat, conversations
+from helpdesk.services.conversations import BOT_ACTOR, NewMessage
 from knowledge_base import gaps
 from knowledge_base.gaps import drafting, service
 from knowledge_base.gaps.queries import GapFilter, GapSort, get_gap, list_gaps
@@ -206,6 +207,30 @@ def test_a_draft_article_is_made_from_the_agents_public_replies_without_personal
         ["Do you sell gift cards? I am [name], call [phone]", *GIFT[1:]])
     cluster = uow.session.get(ContentGapCluster, gap, populate_existing=True)
     assert (cluster.status, cluster.article_id) == (GapStatus.COVERED, article.id)
+
+
+def test_the_draft_holds_the_agents_words_as_text_and_nobody_elses(app, make, uow):
+    bob = make.customer("Bob Martin")
+    conversation_id = ask(make, "Can I pay by cheque?", bob)
+    conversations.post_message(uow, conversation_id, NewMessage(
+        body="I insist, my secret code is 4321", author=Actor("customer", bob.id)))
+    conversations.post_message(uow, conversation_id, NewMessage(
+        body="Connecting you to a colleague", author=BOT_ACTOR))
+    reply(make, conversation_id, 'Tick <b>Cheque</b> & post it to "Shop" <script>alert(1)'
+                                 '</script><img src=x onerror=alert(2)>')
+    with app.app_context():
+        refresh()
+    article = drafting.draft_article(uow, Actor("agent", make.user().id),
+                                     cluster_of("Can I pay by cheque?"),
+                                     search_service(app).embedder)
+
+    stored = uow.session.get(Article, article.id)
+    assert stored.body == ('Tick \\<b>Cheque\\</b> \\& post it to "Shop" \\<script>alert(1)'
+                           '\\</script>\\<img src=x onerror=alert(2)>')
+    assert stored.body_html == (
+        "<p>Tick &lt;b&gt;Cheque&lt;/b&gt; &amp; post it to \"Shop\" &lt;script&gt;alert(1)"
+        "&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;</p>\n")
+    assert stored.title == "Can I pay by cheque?"
 
 
 def test_a_gap_nobody_replied_to_cannot_be_drafted(app, make, uow):

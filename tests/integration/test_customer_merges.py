@@ -15,6 +15,7 @@ from helpdesk.models import (
     CallStatus,
     Channel,
     Conversation,
+    ConversationStatus,
     Customer,
     CustomerMerge,
     Identity,
@@ -24,7 +25,7 @@ from helpdesk.models import (
     TimelineEvent,
 )
 from helpdesk.orm import utcnow
-from helpdesk.services import chat, conversations, customer_merges, customers
+from helpdesk.services import chat, conversations, csat, customer_merges, customers
 from helpdesk.services.customer_merges import actor_references, customer_references
 from knowledge_base.feedback import ArticleFeedback
 
@@ -54,13 +55,41 @@ def history(session, customer_id: int) -> set[int]:
         TimelineEvent.customer_id == customer_id, TimelineEvent.type.not_in(MARKERS))))
 
 
+def holdings(session, customer_id: int) -> dict[str, object]:
+    """What the customer has, as a person would check it: identities, conversations, the
+    messages in them, the timeline (merge markers left out) and the CSAT answers."""
+    owned = Conversation.customer_id == customer_id
+    return {
+        "identities": set(session.execute(select(
+            Identity.id, Identity.kind, Identity.value, Identity.verified).where(
+            Identity.customer_id == customer_id)).all()),
+        "conversations": set(session.scalars(select(Conversation.id).where(owned))),
+        "messages": set(session.scalars(select(Message.id).join(Conversation).where(owned))),
+        "timeline": history(session, customer_id),
+        "csat": set(session.execute(select(
+            Conversation.id, Conversation.csat_rating, Conversation.csat_comment).where(
+            owned, Conversation.csat_rating.is_not(None))).all()),
+    }
+
+
+def rated_conversation(make, uow, customer: Customer, rating: int) -> Conversation:
+    """A chat the customer rated once it was solved."""
+    conversation = make.conversation(customer=customer, channel=Channel.CHAT)
+    conversations.change_status(uow, SYSTEM, conversation.id, ConversationStatus.SOLVED)
+    csat.rate(uow, Actor("customer", customer.id), conversation.id, rating=rating,
+              comment=f"rated {rating}")
+    return conversation
+
+
 def rich_customer(make, uow, name: str, phone: str) -> Customer:
     """A customer named by a row of every kind: identities, conversations and messages,
-    history, a call, help-centre feedback, a customer merged into them earlier."""
+    a CSAT answer, history, a call, help-centre feedback, a customer merged into them
+    earlier."""
     customer = make.customer(name=name)
     customers.add_identity(uow, SYSTEM, customer.id, K.PHONE, phone)
     for channel in (Channel.EMAIL, Channel.CHAT):
         make.conversation(customer=customer, channel=channel)
+    rated_conversation(make, uow, customer, rating=len(phone) % 5 + 1)
     earlier = make.customer(name="")
     customer_merges.merge_customers(uow, SYSTEM, earlier.id, customer.id)
     uow.session.add(Call(external_id=f"call-{customer.id}", customer_id=customer.id,
@@ -95,6 +124,27 @@ def test_merge_moves_every_row_and_unmerge_restores_each_exactly(pair, make, uow
     assert {c.id: references(uow.session, c.id) for c in pair} == before
     assert {c.id: history(uow.session, c.id) for c in pair} == histories
     assert uow.session.get(Customer, source.id).merged_into_id is None
+
+
+def test_histories_combine_without_loss_and_undo_gives_each_back_its_own(pair, make, uow):
+    """Every identity, conversation, message, timeline event and CSAT answer: the target
+    holds both customers' after the merge, and each holds exactly its own after the undo."""
+    source, target = pair
+    agent = Actor("agent", make.user().id)
+    before = {c.id: holdings(uow.session, c.id) for c in pair}
+    assert all(all(held.values()) for held in before.values())  # something of each kind
+
+    customer_merges.merge_customers(uow, agent, source.id, target.id)
+    combined = holdings(uow.session, target.id)
+    assert combined == {key: before[source.id][key] | before[target.id][key]
+                        for key in combined}
+    assert not any(holdings(uow.session, source.id).values())
+    rated = {row[0] for row in combined["csat"]}
+    assert rated <= set(uow.session.scalars(select(TimelineEvent.conversation_id).where(
+        TimelineEvent.customer_id == target.id, TimelineEvent.type == "conversation.rated")))
+
+    customer_merges.unmerge_customers(uow, agent, target.id, source.id)
+    assert {c.id: holdings(uow.session, c.id) for c in pair} == before
 
 
 def test_the_merge_record_says_who_when_and_exactly_what_moved(pair, make, uow):
@@ -282,6 +332,54 @@ def test_without_the_right_to_merge_or_verification_it_stays_a_conflict(make, uo
         assert refused.value.field == "value"
         uow.rollback()
     assert count(uow.session, CustomerMerge) == 0
+
+
+def test_an_address_held_unverified_elsewhere_is_not_merged_by_the_rule(make, uow):
+    """A sender's (or a typist's) unverified address proves nothing: no merge, a 409."""
+    shop_user = customers.identify(uow, SYSTEM, K.EXTERNAL, "site-1:u42", verified=True)
+    sender = customers.identify(uow, SYSTEM, K.EMAIL, "ada@example.com")
+    with pytest.raises(Conflict) as refused:
+        customers.add_identity(uow, SYSTEM, shop_user.id, K.EMAIL, "ada@example.com",
+                               verified=True, may_merge=True)
+    assert (refused.value.field, str(sender.id) in refused.value.message) == ("value", True)
+    uow.rollback()
+    assert count(uow.session, CustomerMerge) == 0
+    assert customers.find_by_identity(uow.session, K.EMAIL, "ada@example.com").id == sender.id
+
+
+def test_a_widget_user_an_email_sender_and_a_caller_become_one_person(make, uow):
+    """The rule merges the verified email's owner into the verified widget user, an agent
+    merges the caller; one timeline across the three channels; both undone, each is back."""
+    site = make.site()
+    visitor = chat.Visitor(site.id, chat.new_visitor_token(), "u42")
+    widget_user = chat.start_chat(uow, site, visitor).customer
+    sender = customers.identify(uow, SYSTEM, K.EMAIL, "ada@example.com", verified=True)
+    make.conversation(customer=sender, channel=Channel.EMAIL)
+    caller = customers.identify(uow, SYSTEM, K.PHONE, "+33 6 00 00 00 09")
+    make.conversation(customer=caller, channel=Channel.PHONE)
+    people = (widget_user, sender, caller)
+    before = {c.id: holdings(uow.session, c.id) for c in people}
+    agent = Actor("agent", make.user().id)
+
+    customers.add_identity(uow, agent, widget_user.id, K.EMAIL, "ada@example.com",
+                           verified=True, may_merge=True)
+    customer_merges.merge_customers(uow, agent, caller.id, widget_user.id)
+    one = holdings(uow.session, widget_user.id)
+    assert one["conversations"] == set().union(*(b["conversations"] for b in before.values()))
+    assert one["timeline"] == set().union(*(b["timeline"] for b in before.values()))
+    channels = set(uow.session.scalars(select(TimelineEvent.channel).where(
+        TimelineEvent.customer_id == widget_user.id)))
+    assert {"chat", "email", "phone"} <= channels
+    assert chat.known_customer(uow.session, visitor).id == widget_user.id
+    for kind, value in ((K.EMAIL, "ada@example.com"), (K.PHONE, "+33600000009")):
+        assert customers.find_by_identity(uow.session, kind, value).id == widget_user.id
+    reasons = [m.reason for m in customer_merges.merges_of(uow.session, widget_user.id)]
+    assert reasons == [MergeReason.AGENT, MergeReason.VERIFIED_IDENTITY]
+
+    customer_merges.unmerge_customers(uow, agent, widget_user.id, caller.id)
+    customer_merges.unmerge_customers(uow, agent, widget_user.id, sender.id)
+    assert {c.id: holdings(uow.session, c.id) for c in people} == before
+    assert customers.find_by_identity(uow.session, K.EMAIL, "ada@example.com").id == sender.id
 
 
 def chat_typing(uow, site, email: str, user_id: str | None = None) -> Customer:

@@ -18,6 +18,7 @@ from helpdesk.models import (
     AuditLog,
     Conversation,
     Customer,
+    CustomerImportError,
     DataRequest,
     DataRequestState,
     Message,
@@ -93,8 +94,8 @@ def test_the_seeded_customer_is_everywhere_before(app, make):
     places = places_holding(app, MARKER)
     assert {"messages.body", "customers.name", "timeline_events.payload", "calls.notes",
             "inbound_emails.raw", "unanswered_questions.text", "audit_log.details",
-            "article_feedback.comment", "notifications.text",
-            "customer_imports.content"} <= set(places)
+            "article_feedback.comment", "notifications.text", "conversations.csat_comment",
+            "customer_imports.content", "customer_import_errors.message"} <= set(places)
     assert files_holding(attachments_dir(app), MARKER)
 
 
@@ -116,6 +117,9 @@ def test_nothing_of_the_customer_is_left_anywhere(app, make, supervisor):
     assert count(app, ContentGapCluster) == 0  # the only cluster was made of their questions
     assert count(app, UnansweredQuestion) == 0
     assert count(app, Message, Message.conversation_id == bystander.id) == 1
+    with app.app_context():  # the other person's refused row of the imported file stays
+        assert db.session.scalars(select(CustomerImportError.message)).all() == [
+            "'notalanguage' is not a language tag such as fr or pt-BR"]
 
 
 def test_what_is_left_is_the_blank_record_the_marker_and_counts(app, make, supervisor):
@@ -136,6 +140,7 @@ def test_what_is_left_is_the_blank_record_the_marker_and_counts(app, make, super
     deleted = request.counts["deleted"]
     assert deleted["conversations"] == 4 and deleted["messages"] >= 6, deleted
     assert deleted["customers"] == 1 and deleted["calls"] == 1
+    assert deleted["customer_merges"] == 1 and deleted["customer_import_errors"] == 1
     assert request.counts["files"] == 1
     assert request.counts["anonymised"]["article_feedback"] == 1
     assert request.counts["anonymised"]["customer_imports"] == 1  # the file naming them

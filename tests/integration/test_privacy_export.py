@@ -22,6 +22,7 @@ from helpdesk.privacy.archive import EXCLUDED
 from tests.privacy_seed import (
     EMAIL,
     MARKER,
+    OTHER_IMPORTED,
     empty_tables,
     seed_customer,
     tables_holding_customer_data,
@@ -103,6 +104,23 @@ def test_the_archive_reads_as_the_customer_s_history(app, make, supervisor):
             "data/inbound_emails.json", "README.txt"} <= set(names)
     questions = read_json(archive, "data/unanswered_questions.json")
     assert "vector" not in questions[0]  # derived data stays out
+    csat = [e["payload"] for e in read_json(archive, "data/timeline_events.json")
+            if e["type"] in ("conversation.rated", "conversation.rating_changed")]
+    assert [p["comment"] for p in csat] == [f"Awful {MARKER}", f"Slow {MARKER}"]
+
+
+def test_the_rows_of_imported_files_naming_them_are_in_the_archive(app, make, supervisor):
+    seeded = seed_customer(app, make)
+    _request, archive = built(app, supervisor, seeded.customer_id)
+    rows = read_json(archive, "data/customer_import_rows.json")
+    assert [(r["filename"], r["row"], r["cells"]["name"]) for r in rows] == [
+        ("crm.csv", 2, f"Ada {MARKER}"), ("crm.csv", 3, "Ada")]
+    assert rows[0]["problems"] == []
+    assert rows[1]["problems"] == [{"column": "language", "message":
+                                    f"'{MARKER}' is not a language tag such as fr or pt-BR"}]
+    assert OTHER_IMPORTED.encode() not in archive.read("data/customer_import_rows.json")
+    assert read_json(archive, "manifest.json")["tables"]["customer_import_rows"] == {
+        "rows": 2, "in": "data/customer_import_rows.json"}
 
 
 def test_a_request_is_stored_first_then_built_by_the_worker(app, make, supervisor):

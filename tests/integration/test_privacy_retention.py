@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from helpdesk.errors import ValidationFailed
 from helpdesk.events import SYSTEM, Actor
 from helpdesk.extensions import db, unit_of_work
+from helpdesk.jobs import Worker
 from helpdesk.mail import intake
 from helpdesk.models import (
     AuditLog,
@@ -20,6 +21,8 @@ from helpdesk.models import (
     Conversation,
     ConversationStatus,
     Customer,
+    DataRequest,
+    DataRequestState,
     IdentityKind,
     InboundEmail,
     InboundSource,
@@ -28,7 +31,8 @@ from helpdesk.models import (
     TimelineEvent,
 )
 from helpdesk.orm import utcnow
-from helpdesk.privacy import apply_retention, retention
+from helpdesk.periodic import periodic_jobs
+from helpdesk.privacy import apply_retention, exports, retention
 from helpdesk.services import calls, customers, email_intake
 from helpdesk.services.email_intake import Source
 from knowledge_base import articles
@@ -167,6 +171,26 @@ def test_each_run_is_audited_with_its_counts(app, make, admin):
     assert runs[1].details["deleted"] == {"closed_email": {}, "email_sources": {}}
     assert [r.deleted for r in latest] == [
         0, sum(runs[0].details["deleted"]["closed_email"].values())]
+
+
+def test_the_worker_applies_the_rules_and_builds_the_waiting_exports(app, make, admin):
+    """Through the worker's own loop (helpdesk.jobs), as deployed: one tick does both."""
+    customer = make.customer()
+    gone = aged(app, make.conversation(customer).id, OLD, ConversationStatus.CLOSED)
+    kept = aged(app, make.conversation(customer).id, RECENT, ConversationStatus.CLOSED)
+    keep(app, admin, closed_email=30)
+    with app.app_context(), unit_of_work() as uow:
+        request_id = exports.request_export(uow, admin, customer.id).id
+    with app.app_context():
+        assert {"privacy: exports", "privacy: retention"} <= {
+            job.name for job in periodic_jobs(app)}
+        Worker().tick()
+        request = db.session.get(DataRequest, request_id)
+        [audit] = db.session.scalars(select(AuditLog).where(
+            AuditLog.action == "retention.applied")).all()
+    assert not exists(app, Conversation, gone) and exists(app, Conversation, kept)
+    assert audit.details["deleted"]["closed_email"]["conversations"] == 1
+    assert request.state == DataRequestState.DONE and request.archive_size > 0
 
 
 def test_settings_are_checked_and_turned_off_with_none(app, admin):

@@ -1,16 +1,20 @@
 """Privacy without a database: which tables a scope reaches, the typed confirmation, the
-blank customer, the transcript, the retention rules' checks."""
+blank customer, the transcript, the retention rules' checks, the rows of imported files,
+the assistant's log."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import pytest
 
 import knowledge_base.feedback  # noqa: F401  (its table on the metadata)
+from bot.kb_engine import UnansweredQuestion, log_unanswered
+from bot.responses import EscalationReason
 from helpdesk.errors import ValidationFailed
 from helpdesk.models import Conversation, Customer
-from helpdesk.privacy import erasure, retention, scope
+from helpdesk.privacy import erasure, imports, retention, scope
 from helpdesk.privacy.archive import transcript
 
 AT = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
@@ -110,3 +114,34 @@ def test_days_are_checked_by_rule(rule, days):
 def test_none_turns_a_rule_off():
     assert retention._checked_days("closed_email", None) is None
     assert retention._checked_days("closed_email", 36500) == 36500
+
+
+# Uploaded customer files: the rows naming them
+
+
+def test_the_rows_of_a_file_are_numbered_as_the_import_numbers_them():
+    content = ('email;name\r\nada@example.com;"Ada\nLovelace"\r\n\r\nBOB@example.com;Bob\r\n'
+               ).encode("utf-8-sig")
+    rows = imports._rows(content)
+    assert rows == [(2, {"email": "ada@example.com", "name": "Ada\nLovelace"}), (3, {}),
+                    (4, {"email": "BOB@example.com", "name": "Bob"})]
+    assert [n for n, cells in rows if imports._names(cells.values(), ["bob@example.com"])] \
+        == [4]
+
+
+def test_a_cell_beyond_the_header_is_named_by_its_position():
+    assert imports._rows(b"email\nada@example.com,extra\n") == [
+        (2, {"email": "ada@example.com", "column 2": "extra"})]
+
+
+# The assistant's log
+
+
+def test_the_assistant_logs_an_escalation_without_the_customer_s_words(caplog):
+    question = UnansweredQuestion(conversation_id=42, text="my secret words", language="en",
+                                  reason=EscalationReason.LOW_CONFIDENCE, best_score=0.2,
+                                  best_article_id=None)
+    with caplog.at_level(logging.INFO, logger="bot.kb_engine"):
+        log_unanswered(question)
+    assert "conversation 42" in caplog.text and "low_confidence" in caplog.text
+    assert "secret" not in caplog.text
