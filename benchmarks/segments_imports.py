@@ -170,7 +170,7 @@ def run(backend: str, repeat: int) -> tuple[list[str], tuple[float, float, float
 
 
 def report(results: dict[str, tuple[list[str], tuple[float, float, float], float]],
-           repeat: int, load_average: float) -> str:
+           repeat: int, load_averages: tuple[float, float]) -> str:
     blocks = []
     for backend, (rows, (first, again, export), loaded) in results.items():
         blocks.append(f"""### {backend} (fixture loaded in {loaded:.0f} s)
@@ -186,8 +186,9 @@ every customer (streamed CSV): {export:,.0f} customers/s.
     return f"""## Customer segments and CSV imports (issue 8)
 
 - Date: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}
-- Machine: {len(os.sched_getaffinity(0))}-core {cpu_model()}; load average at start
-  {load_average:.2f}; PostgreSQL on the same machine, SQLite a file in /tmp (WAL)
+- Machine: {len(os.sched_getaffinity(0))}-core {cpu_model()}, shared with other work: load
+  average {load_averages[0]:.2f} at the start, {load_averages[1]:.2f} at the end; PostgreSQL
+  on the same machine, SQLite a file in /tmp (WAL)
 - Command: `{command_line(MODULE)}`
 - Fixture: {CUSTOMERS:,} customers, {CONVERSATIONS:,} conversations over a year (a third
   rated), bulk-loaded, `ANALYZE`d
@@ -207,7 +208,7 @@ def main() -> None:
     load_average = os.getloadavg()[0]
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     results = {NAMES[name]: run(name, args.repeat) for name in backends}
-    markdown = report(results, args.repeat, load_average)
+    markdown = report(results, args.repeat, (load_average, os.getloadavg()[0]))
     print(markdown)
     if args.write:
         write_section(SECTION, markdown)

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.errors import InvalidTransition
@@ -71,6 +71,10 @@ class Conversation(Base):
     __table_args__ = (
         Index("ix_conversations_queue_status", "queue_id", "status"),
         Index("ix_conversations_assignee_status", "assignee_id", "status"),
+        # segments' last_csat: each customer's latest rated conversation, from the index
+        Index("ix_conversations_customer_rated", "customer_id", "id", "csat_rating",
+              sqlite_where=text("csat_rating IS NOT NULL"),
+              postgresql_where=text("csat_rating IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,6 +8,8 @@ from sqlalchemy.orm import Session
 
 from helpdesk.chat_files import attachment_url
 from helpdesk.models import AuthorKind, Conversation, Customer, Message, Site, User
+from helpdesk.orm import utcnow
+from helpdesk.services import csat
 
 BOT_NAME = "Assistant"
 
@@ -34,7 +36,9 @@ def conversation_payload(session: Session, conversation_id: int) -> dict[str, An
             "owner": conversation.owner.value, "last_seq": conversation.last_seq,
             "agent": {"name": _first_name(agent.name)} if agent else None,
             "agent_read_seq": conversation.agent_read_seq,
-            "csat": conversation.status.value == "solved" and conversation.csat_rating is None}
+            "csat": conversation.status.value == "solved" and conversation.csat_rating is None,
+            "csat_change": conversation.csat_rating is not None
+            and csat.may_rate(conversation, utcnow())}
 
 
 def _author_name(session: Session, message: Message) -> str:

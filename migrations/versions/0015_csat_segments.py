@@ -22,6 +22,7 @@ def upgrade() -> None:
     add_reference_column('conversations', 'csat_agent_id', 'users')
     add_reference_column('conversations', 'csat_queue_id', 'queues')
     op.add_column('conversations', sa.Column('csat_by_assistant', sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.create_index('ix_conversations_customer_rated', 'conversations', ['customer_id', 'id', 'csat_rating'], unique=False, sqlite_where=sa.text('csat_rating IS NOT NULL'), postgresql_where=sa.text('csat_rating IS NOT NULL'))
     op.create_table('segments',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
@@ -79,6 +80,7 @@ def downgrade() -> None:
     with op.batch_alter_table('segments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_segments_owner_id'))
     op.drop_table('segments')
+    op.drop_index('ix_conversations_customer_rated', table_name='conversations')
     for column in ('csat_by_assistant', 'csat_given_at'):
         drop_column('conversations', column)
     drop_reference_column('conversations', 'csat_queue_id', 'queues')

@@ -93,7 +93,8 @@ def test_the_customers_list_exports_what_it_shows(client, make, supervisor):
     make.customer("Bob Other", email="bob@other.example")
     listing = client.get("/customers?q=export").get_data(as_text=True)
     assert "/customers/export.csv?q=export" in listing
-    exported = client.get("/customers/export.csv?q=export").get_data(as_text=True)
+    with client.get("/customers/export.csv?q=export") as streamed:  # closed, as by a server
+        exported = streamed.get_data(as_text=True)
     assert exported.splitlines()[1:] == ["Ada Export,ada@export.example,,,,,"]
 
 

@@ -22,6 +22,7 @@ from helpdesk.models import (
     TimelineEvent,
 )
 from helpdesk.orm import clock_at
+from helpdesk.realtime.payloads import conversation_payload
 from helpdesk.services import conversations, csat
 from helpdesk.services.conversations import NewMessage
 from helpdesk.services.csat import LinkExpired, RatingLocked
@@ -166,6 +167,23 @@ def test_a_rating_changes_for_seven_days_then_is_locked(app, make):
     assert (given.type, changed.type) == ("conversation.rated", "conversation.rating_changed")
     assert changed.payload == {"rating": 4, "comment": "Slow, but solved",
                                "previous_rating": 2, "previous_comment": "Slow"}
+
+
+def test_the_widget_is_told_when_to_ask_and_until_when_a_rating_changes(app, make):
+    conversation = make.conversation(channel=Channel.CHAT)
+
+    def told(at=MONDAY) -> tuple[bool, bool]:
+        with app.app_context(), clock_at(at):
+            payload = conversation_payload(db.session, conversation.id)
+        return payload["csat"], payload["csat_change"]
+
+    assert told() == (False, False)  # not solved yet
+    solve(app, conversation.id)
+    assert told() == (True, False)  # asked
+    with clock_at(MONDAY):
+        rate(app, conversation, 4)
+    assert told(MONDAY + timedelta(days=7)) == (False, True)  # rated, still changeable
+    assert told(MONDAY + timedelta(days=7, seconds=1)) == (False, False)  # locked
 
 
 def test_changing_the_rating_keeps_the_first_attribution(app, make):

@@ -157,6 +157,53 @@ def test_importing_the_same_file_again_changes_nothing(app, importer):
             == organisations == 1
 
 
+def test_a_row_refused_half_way_leaves_nothing_of_it(app, make, importer, monkeypatch):
+    known = make.customer("Bob", email="bob@example.com")
+
+    def refuse(*_args, **_kwargs):
+        raise ValidationFailed("refused for the test", field="value")
+
+    monkeypatch.setattr(customers, "add_identity", refuse)  # after the name and organisation
+    job = start(app, importer, "name,email,organisation\n"
+                               "Robert,bob@example.com | robert@example.com,Zeta Corp\n")
+    run(app)
+    assert (load(app, job.id).failed_count, errors(app, job.id)) == (
+        1, [(2, "", "refused for the test")])
+    bob = by_email(app, "bob@example.com")
+    assert (bob.id, bob.name, bob.organisation) == (known.id, "Bob", None)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Organisation)) == 0
+        assert db.session.scalar(select(func.count()).select_from(TimelineEvent).where(
+            TimelineEvent.type.in_(["customer.updated", "customer.organisation_changed",
+                                    "customer.imported"]))) == 0
+
+
+def test_a_batch_cut_short_is_retried_whole_without_duplicates(app, importer, monkeypatch):
+    monkeypatch.setattr(customer_imports, "BATCH", 4)
+    job = start(app, importer, "name,email\n" + "".join(
+        f"Customer {n},c{n}@example.com\n" for n in range(6)))
+    upsert, calls = customer_imports._upsert, []
+
+    def crash_on_the_third_row(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("the worker died")
+        return upsert(*args, **kwargs)
+
+    monkeypatch.setattr(customer_imports, "_upsert", crash_on_the_third_row)
+    with pytest.raises(RuntimeError):
+        run(app)
+    cut = load(app, job.id)
+    assert (cut.processed_rows, cut.created_count, customer_count(app)) == (0, 0, 0)
+    monkeypatch.setattr(customer_imports, "_upsert", upsert)
+    later = utcnow() + customer_imports.LEASE + timedelta(seconds=1)  # its lease ran out
+    with app.app_context():
+        assert customer_imports.run_imports(unit_of_work, later, budget_seconds=60) == 6
+    done = load(app, job.id)
+    assert (done.state, done.processed_rows, done.created_count, customer_count(app)) == (
+        ImportState.DONE, 6, 6, 6)
+
+
 def test_the_worker_goes_batch_by_batch_keeping_the_progress(app, importer, monkeypatch):
     monkeypatch.setattr(customer_imports, "BATCH", 2)
     rows = "".join(f"Customer {n},c{n}@example.com\n" for n in range(5))
@@ -254,3 +301,18 @@ def test_the_export_follows_the_lists_filters(app, make, importer):
     make.customer("Cy", email="cy@elsewhere.example")
     assert [line.split(",")[0] for line in exported(app, segment_id=ours.id).splitlines()] \
         == ["name", "Ada", "Bob"]
+
+
+def test_an_attribute_no_longer_defined_is_exported_and_its_reimport_refused(app, importer):
+    start(app, importer, "email,attr:vip\nada@example.com,yes\n")
+    run(app)
+    with app.app_context(), unit_of_work() as uow:
+        vip = uow.session.scalar(select(CustomFieldDefinition.id).where(
+            CustomFieldDefinition.key == "vip"))
+        custom_fields.delete_field(uow, SYSTEM, vip)
+    csv_text = exported(app)
+    assert csv_text.splitlines() == [
+        "name,email,phone,external_id,language,timezone,organisation,attr:vip",
+        ",ada@example.com,,,,,,true"]
+    with pytest.raises(ValidationFailed, match="column 8 'attr:vip': no customer attribute"):
+        start(app, importer, csv_text)

@@ -188,6 +188,7 @@
   function emptyConversation(id) {
     return {id: id, status: null, owner: null, agent: null, lastSeq: 0, agentRead: 0,
       readSent: 0, messages: [], feedback: {}, csatAsked: false, csatDone: false,
+      csatLocked: false,
       contactAsked: false, contactLeft: null};
   }
 
@@ -747,7 +748,11 @@
       conv.agentRead = Math.max(conv.agentRead, meta.agent_read_seq);
       renderReadReceipt();
     }
-    if (meta.csat) conv.csatAsked = true;
+    if (meta.csat !== undefined) {
+      // csat: not rated yet; csat_change: rated and still changeable. Reopened: no form.
+      conv.csatAsked = Boolean(meta.csat || meta.csat_change || (conv.csatAsked && conv.csatDone));
+      conv.csatLocked = !meta.csat && !meta.csat_change;
+    }
     saveConversation();
     renderHeader();
     maybeOfferContact();
@@ -1145,15 +1150,18 @@
   // ---------------------------------------------------------------- satisfaction
 
   function maybeAskCsat() {
-    if (!conv.id || !conv.csatAsked) return;
+    if (!conv.id || !conv.csatAsked) {
+      ui.csat.hidden = true;
+      return;
+    }
     ui.csat.hidden = false;
     ui.csatFields.hidden = conv.csatDone;
     ui.csatDone.hidden = !conv.csatDone;
-    ui.csatChange.hidden = !conv.csatDone;
+    ui.csatChange.hidden = !conv.csatDone || conv.csatLocked;
     scrollToEnd();
   }
 
-  // A rating can be changed for a while (the server says until when: rating_locked).
+  // A rating can be changed for 7 days (the server says when no longer: csat_change).
   function onCsatChange() {
     conv.csatDone = false;
     saveConversation();
