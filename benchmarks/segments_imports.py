@@ -151,7 +151,7 @@ def _import(app: Flask, content: bytes) -> float:
 def _export(app: Flask) -> float:
     with app.app_context():
         start = time.perf_counter()
-        count = sum(1 for _ in customer_imports.export_lines(db.session)) - 1
+        count = sum(1 for _ in customer_imports.export_lines(db.session_factory)) - 1
         return count / (time.perf_counter() - start)
 
 

@@ -128,6 +128,7 @@ def import_errors(import_id: int) -> dict[str, Any]:
 def export(args: dict[str, Any]) -> Response:
     """The customers (all, or those a search and a segment select) as CSV, streamed."""
     lines = customer_imports.export_lines(
-        db.session, search=args.get("q"), segment_id=visible_segment_id(args.get("segment_id")))
+        db.session_factory, search=args.get("q"),
+        segment_id=visible_segment_id(args.get("segment_id")))
     return Response(stream_with_context(lines), mimetype=CSV, headers={
         "Content-Disposition": 'attachment; filename="customers.csv"'})

@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from helpdesk import events
 from helpdesk.errors import DomainError, ValidationFailed
@@ -458,10 +458,19 @@ def _unescaped(cell: str) -> str:
 # --- the export ------------------------------------------------------------------------------
 
 
-def export_lines(session: Session, *, search: str | None = None,
+def export_lines(sessions: sessionmaker[Session], *, search: str | None = None,
                  segment_id: int | None = None) -> Iterator[str]:
     """The customers matching the list's filters as CSV lines (header first), in the
-    import's columns; the customers are read in chunks, so any number streams."""
+    import's columns; the customers are read in chunks, so any number streams.
+
+    The lines are read through a session of their own, closed when the stream ends or is
+    abandoned: a request's session is gone before its streamed body is read."""
+    with sessions() as session:
+        yield from _export_lines(session, search, segment_id)
+
+
+def _export_lines(session: Session, search: str | None,
+                  segment_id: int | None) -> Iterator[str]:
     query = filtered_customers(session, search=search, segment_id=segment_id)
     keys = _attribute_keys(session, query)
     yield csv_line([*COLUMNS, *(ATTRIBUTE_PREFIX + key for key in keys)])

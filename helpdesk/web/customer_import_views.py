@@ -79,8 +79,9 @@ def customer_import_errors(import_id: int) -> ResponseReturnValue:
 def export_customers() -> ResponseReturnValue:
     """The customers list (its search and segment) as CSV, streamed."""
     segment = chosen_segment(request.args.get("segment", type=int))
-    lines = customer_imports.export_lines(db.session, search=request.args.get("q") or None,
-                                          segment_id=segment.id if segment else None)
+    lines = customer_imports.export_lines(
+        db.session_factory, search=request.args.get("q") or None,
+        segment_id=segment.id if segment else None)
     return Response(stream_with_context(lines), mimetype=CSV, headers={
         "Content-Disposition": 'attachment; filename="customers.csv"'})
 

@@ -265,7 +265,7 @@ def test_a_file_that_no_longer_reads_fails_the_import(app, importer):
 
 def exported(app, **filters) -> str:
     with app.app_context():
-        return "".join(customer_imports.export_lines(db.session, **filters))
+        return "".join(customer_imports.export_lines(db.session_factory, **filters))
 
 
 def test_the_export_reimports_without_changing_anything(app, make, importer):
