@@ -84,9 +84,10 @@ class ArticleScorer:
             model.fit(features, labels)
         return cls(model)
 
-    def probabilities(self, vector: Vectors) -> dict[int, float]:
-        scores = self._model.predict_proba(vector.reshape(1, -1))[0]
-        return dict(zip(self.article_ids, scores.tolist(), strict=True))
+    def probabilities(self, vectors: Vectors) -> list[dict[int, float]]:
+        """Each row's probability of each article, in one model call."""
+        return [dict(zip(self.article_ids, row, strict=True))
+                for row in self._model.predict_proba(vectors).tolist()]
 
 
 class TextScorer:
@@ -113,9 +114,10 @@ class TextScorer:
             model.fit(matrix, labels)
         return cls(vectorizer, model)
 
-    def probabilities(self, text: str) -> dict[int, float]:
-        scores = self._model.predict_proba(self._vectorizer.transform([text]))[0]
-        return dict(zip(self.article_ids, scores.tolist(), strict=True))
+    def probabilities(self, texts: Sequence[str]) -> list[dict[int, float]]:
+        """Each text's probability of each article, in one model call."""
+        scores = self._model.predict_proba(self._vectorizer.transform(list(texts)))
+        return [dict(zip(self.article_ids, row, strict=True)) for row in scores.tolist()]
 
 
 @dataclass(frozen=True)
@@ -140,9 +142,15 @@ class Scorers:
 
     def features(self, hits: Sequence[SearchHit], text: str, vector: Vectors) -> Floats:
         """``hit_features`` with these scorers' probabilities."""
-        own = self.vector.probabilities(vector) if self.vector is not None else {}
-        lexical = self.text.probabilities(text) if self.text is not None else {}
-        return hit_features(hits, own, lexical)
+        return self.features_many([hits], [text], vector.reshape(1, -1))[0]
+
+    def features_many(self, hits: Sequence[Sequence[SearchHit]], texts: Sequence[str],
+                      vectors: Vectors) -> Floats:
+        """``features`` of several searches (a row each), one call per scorer."""
+        empty: list[dict[int, float]] = [{} for _ in texts]
+        own = self.vector.probabilities(vectors) if self.vector is not None else empty
+        lexical = self.text.probabilities(texts) if self.text is not None else empty
+        return np.vstack([hit_features(*row) for row in zip(hits, own, lexical, strict=True)])
 
 
 def hit_features(hits: Sequence[SearchHit], own: Mapping[int, float],
@@ -181,10 +189,21 @@ class ConfidenceModel:
 
     def confidence(self, hits: Sequence[SearchHit], text: str, vector: Vectors) -> float:
         """How likely the best of ``hits`` answers the query (0 to 1)."""
-        if not hits:
-            return 0.0
-        features = self.scorers.features(hits, text, vector)
-        return float(self.probabilities(features[None, :])[0])
+        return self.confidences([hits], [text], vector.reshape(1, -1))[0]
+
+    def confidences(self, hits: Sequence[Sequence[SearchHit]], texts: Sequence[str],
+                    vectors: Vectors) -> list[float]:
+        """``confidence`` of several searches (each its hits, text and row of
+        ``vectors``), the scorers called once for them all."""
+        asked = [n for n, found in enumerate(hits) if found]
+        result = [0.0] * len(hits)
+        if asked:
+            features = self.scorers.features_many([hits[n] for n in asked],
+                                                   [texts[n] for n in asked], vectors[asked])
+            for n, probability in zip(asked, self.probabilities(features).tolist(),
+                                      strict=True):
+                result[n] = probability
+        return result
 
     def probabilities(self, features: Floats) -> Floats:
         """The model applied to rows of ``FEATURES``."""

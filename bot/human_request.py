@@ -31,12 +31,16 @@ class HumanRequestDetector:
         self._model: LogisticRegression | None = None
         self._lock = threading.Lock()
 
-    def probability(self, vector: Vectors) -> float:
-        """How likely the message of ``vector`` asks for a person (0 to 1)."""
-        return float(self._trained().predict_proba(vector.reshape(1, -1))[0, 1])
+    def probabilities(self, vectors: Vectors) -> list[float]:
+        """How likely the message of each row of ``vectors`` asks for a person (0 to 1)."""
+        return self._trained().predict_proba(vectors)[:, 1].tolist()
 
     def asks_for_human(self, vector: Vectors) -> bool:
-        return self.probability(vector) >= self.threshold
+        return self.asks_for_human_many(vector.reshape(1, -1))[0]
+
+    def asks_for_human_many(self, vectors: Vectors) -> list[bool]:
+        """``asks_for_human`` for each row of ``vectors``, in one model call."""
+        return [p >= self.threshold for p in self.probabilities(vectors)]
 
     def asks_for_human_text(self, text: str) -> bool:
         """The same for a text (embeds it: prefer the vector when there is one)."""

@@ -1,21 +1,24 @@
 """The built-in engine: answers from the knowledge base, hands over when it should.
 
-For each message: embed it (in a batch shared with concurrent questions), check whether
-it asks for a person, search the published public articles in the conversation's
-language, score the best hit with the calibrated confidence model, then ``decide``.
-Every escalation is reported to ``on_unanswered`` with its best score.
+For each message: embed it, check whether it asks for a person, search the published
+public articles in the conversation's language, score the best hit with the calibrated
+confidence model (these steps in a batch shared with concurrent questions: one model,
+faiss and scikit-learn call for them all), then ``decide``. Every escalation is reported
+to ``on_unanswered`` with its best score.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+import faiss
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.batching import DEFAULT_WINDOW_SECONDS, MicroBatcher
 from bot.calibration import HITS, ConfidenceModel
 from bot.decision import Decision, Outcome, decide, handover_reason
 from bot.engine import BotContext, BotThresholds
@@ -30,7 +33,7 @@ from bot.responses import (
 )
 from knowledge_base.help_centre.views import slugify
 from knowledge_base.models import Article, ArticleChunk, ChunkKind
-from knowledge_base.search.embedder import Embedder, Vectors
+from knowledge_base.search.embedder import Embedder
 from knowledge_base.search.engine import SearchFilters, SearchHit
 from knowledge_base.search.service import SearchService
 
@@ -61,8 +64,10 @@ class UnansweredQuestion:
 
 
 def log_unanswered(question: UnansweredQuestion) -> None:
-    log.info("assistant escalated (%s, best score %s): %r", question.reason,
-             question.best_score, question.text)
+    """Log the escalation without the customer's words: a process log cannot be erased
+    (the question itself is stored, and erased with the conversation)."""
+    log.info("assistant escalated (%s, best score %s) in conversation %s", question.reason,
+             question.best_score, question.conversation_id)
 
 
 @dataclass(frozen=True)
@@ -76,16 +81,28 @@ class FallbackConfidence:
         return float(hits[0].dense or 0.0) if hits else 0.0
 
 
+@dataclass(frozen=True)
+class Assessment:
+    """What the knowledge base says of a question, before the conversation's rules: it
+    asks for a person, or its hits, the best one's confidence and the line to answer from."""
+
+    asks_for_human: bool
+    hits: list[SearchHit]
+    confidence: float
+    line: float
+
+
 class KnowledgeBaseEngine:
     """``Engine`` over the knowledge-base search. ``confidence_model`` returns the current
-    calibrated model (None until there is one)."""
+    calibrated model (None until there is one). Concurrent questions arriving within
+    ``window_seconds`` are assessed in one batch."""
 
     def __init__(self, search: SearchService, embedder: Embedder,
                  sessions: sessionmaker[Session], detector: HumanRequestDetector,
                  confidence_model: Callable[[], ConfidenceModel | None],
                  thresholds: BotThresholds, fallback: FallbackConfidence,
                  on_unanswered: Callable[[UnansweredQuestion], None] = log_unanswered,
-                 ) -> None:
+                 window_seconds: float = DEFAULT_WINDOW_SECONDS) -> None:
         self._search = search
         self._embedder = embedder
         self._sessions = sessions
@@ -94,6 +111,9 @@ class KnowledgeBaseEngine:
         self.thresholds = thresholds
         self._fallback = fallback
         self._on_unanswered = on_unanswered
+        self._assessor: MicroBatcher[tuple[str, str | None], Assessment] = MicroBatcher(
+            self.assess, window_seconds=window_seconds, name="bot-assessor",
+            on_start=lambda: faiss.omp_set_num_threads(1))
 
     def respond(self, context: BotContext, message: str) -> list[Action]:
         """Answer, offer choices, or escalate (see the module docstring)."""
@@ -124,25 +144,37 @@ class KnowledgeBaseEngine:
     def decide(self, context: BotContext, message: str) -> tuple[Decision, list[SearchHit]]:
         """The decision and the hits it was made on (``bot evaluate`` records both)."""
         thresholds = self.thresholds.overridden(context.thresholds)
-        vector = self._embedder.encode([message])[0]
-        if self._detector.asks_for_human(vector):
+        [assessment] = self._assessor.submit([(message, context.language)])
+        if assessment.asks_for_human:
             return Decision(Outcome.ESCALATE, (), None, EscalationReason.ASKED_FOR_HUMAN), []
-        hits = self._search.search_vector(message, vector,
-                                          SearchFilters(language=context.language), HITS)
-        confidence, line = self._confidence(hits, message, vector)
+        hits, confidence = assessment.hits, assessment.confidence
         reason = handover_reason(context, thresholds.max_unhelpful)
         if reason is not None:
             return Decision(Outcome.ESCALATE, tuple(hits[:1]), confidence, reason), hits
-        minimum = line if thresholds.min_confidence is None else thresholds.min_confidence
+        minimum = (assessment.line if thresholds.min_confidence is None
+                   else thresholds.min_confidence)
         return decide(hits, confidence, minimum, thresholds.clarify_margin), hits
 
-    def _confidence(self, hits: list[SearchHit], text: str,
-                    vector: Vectors) -> tuple[float, float]:
-        """The best hit's confidence and the line to answer from."""
+    def assess(self, questions: Sequence[tuple[str, str | None]]) -> list[Assessment]:
+        """Each (message, language)'s ``Assessment``, with one call of the model, the
+        detector, faiss, the classifier and each confidence scorer for them all."""
+        vectors = self._embedder.encode([text for text, _ in questions])
+        asks = self._detector.asks_for_human_many(vectors)
+        searched = [n for n, asked in enumerate(asks) if not asked]
+        texts = [questions[n][0] for n in searched]
+        hits = self._search.search_vectors(
+            [(questions[n][0], SearchFilters(language=questions[n][1])) for n in searched],
+            vectors[searched], HITS)
         model = self._confidence_model()
         if model is None:
-            return self._fallback.confidence(hits), self._fallback.min_similarity
-        return model.confidence(hits, text, vector), model.threshold
+            line = self._fallback.min_similarity
+            confidences = [self._fallback.confidence(found) for found in hits]
+        else:
+            line = model.threshold
+            confidences = model.confidences(hits, texts, vectors[searched])
+        found = dict(zip(searched, zip(hits, confidences, strict=True), strict=True))
+        return [Assessment(False, *found[n], line) if n in found
+                else Assessment(True, [], 0.0, line) for n in range(len(questions))]
 
     def _action(self, decision: Decision, language: str | None) -> Action:
         texts = MESSAGES.get(language or "en", MESSAGES["en"])

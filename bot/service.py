@@ -68,11 +68,13 @@ class Assistant:
         """The knowledge-base engine (built on first use: it loads the model)."""
         with self._lock:
             if self._engine is None:
-                embedder = BatchingEmbedder(self.search.embedder,
-                                            window_seconds=self.window_seconds)
+                model = self.search.embedder
+                detector = HumanRequestDetector(
+                    BatchingEmbedder(model, window_seconds=self.window_seconds))
                 self._engine = KnowledgeBaseEngine(
-                    self.search, embedder, self._sessions, HumanRequestDetector(embedder),
-                    lambda: self.calibrator.model, self.thresholds, self.fallback)
+                    self.search, model, self._sessions, detector,
+                    lambda: self.calibrator.model, self.thresholds, self.fallback,
+                    window_seconds=self.window_seconds)
             return self._engine
 
 

@@ -43,6 +43,7 @@ class ArticleClassifier:
             model.fit(features, labels)
         return cls(model)
 
-    def log_proba(self, vector: Vectors) -> dict[int, float]:
-        scores = self._model.predict_log_proba(vector.reshape(1, -1))[0]
-        return dict(zip(self.article_ids, scores.tolist(), strict=True))
+    def log_proba_many(self, vectors: Vectors) -> list[dict[int, float]]:
+        """Each row's log-probability of each article, in one model call."""
+        return [dict(zip(self.article_ids, row, strict=True))
+                for row in self._model.predict_log_proba(vectors).tolist()]

@@ -94,12 +94,32 @@ class SearchIndex:
     def search(self, text: str, vector: Vectors, filters: SearchFilters,
                limit: int) -> list[SearchHit]:
         """The ``limit`` best articles admitted by ``filters``, best first."""
-        dense_hits = self._dense(vector, filters, limit)
+        return self.search_many([(text, filters)], vector.reshape(1, -1), limit)[0]
+
+    def search_many(self, queries: Sequence[tuple[str, SearchFilters]], vectors: Vectors,
+                    limit: int) -> list[list[SearchHit]]:
+        """``search`` for each (text, filters) and its row of ``vectors``: one faiss call
+        and one classifier call for them all."""
+        if not queries:
+            return []
+        nearest = self.vectors.search_many(vectors, DENSE_K)
+        classifier: Sequence[dict[int, float] | None] = (
+            self.classifier.log_proba_many(vectors) if self.classifier is not None
+            else [None] * len(queries))
+        return [self._search(text, vector, filters, limit, near, scores)
+                for (text, filters), vector, near, scores
+                in zip(queries, vectors, nearest, classifier, strict=True)]
+
+    def _search(self, text: str, vector: Vectors, filters: SearchFilters, limit: int,
+                nearest: list[tuple[int, float]],
+                classifier_scores: dict[int, float] | None) -> list[SearchHit]:
+        """One query's ranking, from its ``DENSE_K`` nearest chunks and classifier scores."""
+        dense_hits = self._dense(vector, filters, limit, nearest)
         lexical_hits = [(c, s) for c, s in self.lexical.search(
             text, LEXICAL_K, also=[c for c, _ in dense_hits]) if filters.admits(self.chunks[c])]
         dense, best_chunk = self._per_article(dense_hits)
         lexical, lexical_chunk = self._per_article(lexical_hits)
-        classifier = self._classifier_scores(vector, filters)
+        classifier = self._admitted(classifier_scores, filters)
         self._complete_dense(dense, [*lexical, *(classifier or {})], vector)
         signals = Signals(dense, lexical, classifier)
         relevant = [r for r in rank(signals)
@@ -110,17 +130,19 @@ class SearchIndex:
                 for chunk in [best_chunk.get(r.article_id) or lexical_chunk.get(r.article_id)
                               or self.by_article[r.article_id][0]]]
 
-    def _dense(self, vector: Vectors, filters: SearchFilters,
-               limit: int) -> list[tuple[int, float]]:
-        """Nearest admitted chunks, fetching more while filters leave too few articles."""
-        k = DENSE_K
+    def _dense(self, vector: Vectors, filters: SearchFilters, limit: int,
+               nearest: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """Nearest admitted chunks (``nearest``: the ``DENSE_K`` first), fetching more
+        while filters leave too few articles."""
+        k, found = DENSE_K, nearest
         while True:
-            hits = [(c, s) for c, s in self.vectors.search(vector, k)
+            hits = [(c, s) for c, s in found
                     if c in self.chunks and filters.admits(self.chunks[c])]
             articles = {self.chunks[c].article_id for c, _ in hits}
             if len(articles) >= limit or k >= len(self.vectors):
                 return hits
             k *= 4
+            found = self.vectors.search(vector, k)
 
     def _per_article(self, hits: list[tuple[int, float]],
                      ) -> tuple[dict[int, float], dict[int, int]]:
@@ -143,11 +165,11 @@ class SearchIndex:
             if questions is not None:
                 dense[article_id] = float((questions @ vector).max())
 
-    def _classifier_scores(self, vector: Vectors, filters: SearchFilters,
-                           ) -> dict[int, float] | None:
-        if self.classifier is None:
+    def _admitted(self, scores: dict[int, float] | None,
+                  filters: SearchFilters) -> dict[int, float] | None:
+        """The classifier's scores of the articles ``filters`` admit."""
+        if scores is None:
             return None
-        scores = self.classifier.log_proba(vector)
         # Filters read article fields, which every chunk of the article carries.
         return {a: s for a, s in scores.items()
                 if a in self.by_article and filters.admits(self.chunks[self.by_article[a][0]])}

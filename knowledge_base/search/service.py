@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -67,11 +67,17 @@ class SearchService:
 
     def search_vector(self, text: str, vector: Vectors, filters: SearchFilters,
                       limit: int) -> list[SearchHit]:
-        """``search`` for a text already embedded (the assistant embeds in batches)."""
+        """``search`` for a text already embedded."""
+        return self.search_vectors([(text, filters)], vector.reshape(1, -1), limit)[0]
+
+    def search_vectors(self, queries: Sequence[tuple[str, SearchFilters]], vectors: Vectors,
+                       limit: int) -> list[list[SearchHit]]:
+        """``search_vector`` for several (text, filters) and their rows of ``vectors`` at
+        once (the assistant searches concurrent questions in batches)."""
         self.refresh(force=False)
         with self._lock:
             assert self._index is not None
-            return self._index.search(text, vector, filters, limit)
+            return self._index.search_many(queries, vectors, limit)
 
     def refresh(self, *, force: bool = True) -> int:
         """Catch up with the database's index version (checked at most every few seconds

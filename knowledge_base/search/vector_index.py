@@ -22,6 +22,7 @@ class VectorIndex(Protocol):
     def add(self, ids: Sequence[int], vectors: Vectors) -> None: ...
     def remove(self, ids: Sequence[int]) -> None: ...
     def search(self, vector: Vectors, k: int) -> list[tuple[int, float]]: ...
+    def search_many(self, vectors: Vectors, k: int) -> list[list[tuple[int, float]]]: ...
 
 
 class FaissIndex:
@@ -63,10 +64,16 @@ class FaissIndex:
 
     def search(self, vector: Vectors, k: int) -> list[tuple[int, float]]:
         """The ``k`` nearest (id, cosine) pairs to one query row, best first."""
+        return self.search_many(vector.reshape(1, -1), k)[0]
+
+    def search_many(self, vectors: Vectors, k: int) -> list[list[tuple[int, float]]]:
+        """``search`` for each row of ``vectors``, in one faiss call."""
         if not len(self):
-            return []
-        scores, ids = self._index.search(vector.reshape(1, -1), min(k, len(self)))
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+            return [[] for _ in vectors]
+        scores, ids = self._index.search(np.ascontiguousarray(vectors, dtype=np.float32),
+                                         min(k, len(self)))
+        return [[(int(i), float(s)) for i, s in zip(row_ids, row_scores, strict=True) if i >= 0]
+                for row_ids, row_scores in zip(ids.tolist(), scores.tolist(), strict=True)]
 
     def serialize(self) -> npt.NDArray[np.uint8]:
         if self._index is None:

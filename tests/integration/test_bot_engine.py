@@ -148,3 +148,16 @@ def test_every_escalation_is_reported_with_its_best_score(bot_app):
     assert (question.conversation_id, question.text) == (12, "where is my parcel")
     assert question.reason is EscalationReason.MARKED_UNHELPFUL
     assert question.best_article_id == ids["parcel"] and question.best_score is not None
+
+
+def test_questions_assessed_together_get_what_each_gets_alone(engine):
+    questions = [("I can't remember my password", "en"), (ASKING_FOR_A_PERSON[0], "en"),
+                 ("where is my parcel", "en"), ("où est mon colis", "fr")]
+    together = engine.assess(questions)
+    alone = [engine.assess([question])[0] for question in questions]
+    assert [a.asks_for_human for a in together] == [False, True, False, False]
+    assert [[hit.article_id for hit in a.hits] for a in together] == [
+        [hit.article_id for hit in a.hits] for a in alone]
+    assert together[0].hits and not together[1].hits
+    assert [a.confidence for a in together] == pytest.approx(
+        [a.confidence for a in alone], abs=1e-4)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from bot.batching import BatchingEmbedder
+from bot.batching import BatchingEmbedder, MicroBatcher
 from tests.fakes import FakeEmbedder
 
 
@@ -88,3 +88,37 @@ def test_a_model_error_reaches_every_caller_of_the_batch():
 def test_it_is_an_embedder_with_the_inner_model_name_and_dimension():
     embedder = BatchingEmbedder(FakeEmbedder())
     assert (embedder.name, embedder.dimension) == (FakeEmbedder.name, FakeEmbedder.dimension)
+
+
+def test_the_micro_batcher_runs_concurrent_submits_in_one_call_each_getting_its_results():
+    calls: list[list[int]] = []
+
+    def double(items: list[int]) -> list[int]:
+        calls.append(items)
+        time.sleep(0.02)
+        return [2 * item for item in items]
+
+    batcher = MicroBatcher(double, window_seconds=0.05)
+    results: dict[int, list[int]] = {}
+    start = threading.Barrier(6)
+
+    def call(n: int) -> None:
+        start.wait()
+        results[n] = batcher.submit([n, 10 + n])
+
+    threads = [threading.Thread(target=call, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) < 6
+    assert results == {n: [2 * n, 20 + 2 * n] for n in range(6)}
+
+
+def test_the_micro_batcher_sets_up_its_worker_thread_first():
+    names: list[str] = []
+    batcher = MicroBatcher(lambda items: items, window_seconds=0.001, name="worker-x",
+                           on_start=lambda: names.append(threading.current_thread().name))
+    assert batcher.submit(["a"]) == ["a"]
+    assert batcher.submit(["b"]) == ["b"]
+    assert names == ["worker-x"]

@@ -157,3 +157,21 @@ def test_fit_weighs_both_kinds_of_query_equally():
     model = calibration.fit(samples, Scorers(None, None), handover_weight=1.0)
     middle = model.probabilities(np.zeros((1, len(FEATURES))))[0]
     assert 0.3 < middle < 0.7  # no prior pulls the undecided point towards "in scope"
+
+
+def test_confidences_of_many_searches_at_once_are_each_search_confidence(model):
+    from bot.calibration import fold_index
+
+    confidence, rows = model
+    index = fold_index(rows)
+    rng = np.random.default_rng(7)
+    texts = [question(3, rng), f"{question(40, rng)} t3w1", question(5, rng)]
+    vectors = EMBEDDER.encode(texts)
+    hits = [index.search(text, vector, calibration.SearchFilters(language="en"),
+                         calibration.HITS) for text, vector in zip(texts, vectors, strict=True)]
+    hits[1] = []
+    batched = confidence.confidences(hits, texts, vectors)
+    alone = [confidence.confidence(found, text, vector)
+             for found, text, vector in zip(hits, texts, vectors, strict=True)]
+    assert batched == pytest.approx(alone, abs=1e-12)
+    assert batched[1] == 0.0 and batched[0] > 0.0

@@ -174,6 +174,9 @@ class NearestChunkOnly:
     def search(self, vector, k):
         return self.inner.search(vector, 1)
 
+    def search_many(self, vectors, k):
+        return self.inner.search_many(vectors, 1)
+
 
 def test_articles_past_the_dense_cut_get_their_own_cosine_not_a_floor():
     index = index_of(LOST_CARD, TRANSFER, TOP_UP)
@@ -185,3 +188,18 @@ def test_articles_past_the_dense_cut_get_their_own_cosine_not_a_floor():
     assert len(hits) >= 2
     for hit in hits:
         assert hit.dense == pytest.approx(max(index.questions[hit.article_id] @ vector))
+
+
+def test_searching_many_queries_at_once_finds_what_each_search_finds():
+    index = index_of(LOST_CARD, TRANSFER, TOP_UP)
+    index.classifier = ArticleClassifier.train(index.questions)
+    queries = [("send money to another country", SearchFilters()),
+               ("I lost my card", SearchFilters(language="fr")),
+               ("top up my account", SearchFilters())]
+    vectors = EMBEDDER.encode([text for text, _ in queries])
+    batched = index.search_many(queries, vectors, 10)
+    alone = [index.search(text, vector, filters, 10)
+             for (text, filters), vector in zip(queries, vectors, strict=True)]
+    assert batched == alone
+    assert batched[0] and batched[2] and not batched[1]
+    assert index.search_many([], vectors[:0], 10) == []
