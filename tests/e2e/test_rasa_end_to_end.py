@@ -146,7 +146,9 @@ def test_the_problem_form_opens_an_email_conversation(shop: Shop, visitor: Visit
     assert visitor.say("I want to report a problem"), shop.logs()
     assert visitor.say("The shade of my Orbe lamp arrived cracked"), shop.logs()
     confirmation = visitor.say(f"it's {email}")
-    [(conversation, first_message)] = email_conversations(shop, email)
+    opened = email_conversations(shop, email)
+    assert len(opened) == 1, (confirmation, visitor.rasa_actions(), shop.logs())
+    [(conversation, first_message)] = opened
     assert first_message == "The shade of my Orbe lamp arrived cracked"
     assert any(f"#{conversation.id}" in reply["body"] for reply in confirmation), \
         (confirmation, shop.logs())
