@@ -98,6 +98,21 @@ def timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
+def timed_runs(action: Callable[[], object], repeat: int, *, warm_up: int,
+               after: Callable[[], object] = lambda: None) -> list[float]:
+    """Seconds of each of ``repeat`` runs of ``action``, after ``warm_up`` untimed ones;
+    ``after`` runs (untimed) after each timed run."""
+    for _ in range(warm_up):
+        action()
+    seconds = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        seconds.append(time.perf_counter() - start)
+        after()
+    return seconds
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """The ``q``-th percentile (0-100) of ``values``, linear interpolation."""
     return float(np.percentile(np.asarray(values, dtype=np.float64), q))

@@ -38,7 +38,7 @@ from sqlalchemy.engine import Connection
 from werkzeug.security import generate_password_hash
 
 from benchmarks.chat_cluster import fresh_database, scratch_folder
-from benchmarks.common import command_line, cpu_model, percentile, write_section
+from benchmarks.common import command_line, cpu_model, percentile, timed_runs, write_section
 from benchmarks.conversation_list import PASSWORD, log_in
 from helpdesk.extensions import db
 from helpdesk.migrate import migrated_app
@@ -175,14 +175,7 @@ class Measure:
 
 
 def timed(action: Callable[[], object], repeat: int) -> list[float]:
-    for _ in range(WARM_UP):
-        action()
-    seconds = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        action()
-        seconds.append(time.perf_counter() - start)
-    return seconds
+    return timed_runs(action, repeat, warm_up=WARM_UP)
 
 
 def deep_cursor(customer_id: int, case: Case) -> str | None:

@@ -41,7 +41,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from benchmarks.chat_cluster import fresh_database, scratch_folder
-from benchmarks.common import command_line, cpu_model, percentile, write_section
+from benchmarks.common import command_line, cpu_model, percentile, timed_runs, write_section
 from helpdesk.extensions import db
 from helpdesk.migrate import migrated_app
 from helpdesk.models import (
@@ -400,14 +400,7 @@ class Measure:
 
 
 def timed(action: Callable[[], object], repeat: int) -> list[float]:
-    for _ in range(WARM_UP):
-        action()
-    seconds = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        action()
-        seconds.append(time.perf_counter() - start)
-    return seconds
+    return timed_runs(action, repeat, warm_up=WARM_UP)
 
 
 def ranges(today: date) -> Iterator[tuple[int, ReportFilter]]:

@@ -29,7 +29,7 @@ from flask import Flask
 from sqlalchemy import insert, text
 
 from benchmarks.chat_cluster import fresh_database, scratch_folder
-from benchmarks.common import command_line, cpu_model, percentile, write_section
+from benchmarks.common import command_line, cpu_model, percentile, timed_runs, write_section
 from helpdesk.events import SYSTEM
 from helpdesk.extensions import db, unit_of_work
 from helpdesk.migrate import migrated_app
@@ -98,15 +98,7 @@ def _conversation(customer_id: int, rng: random.Random) -> dict:
 
 
 def timed(action: Callable[[], object], repeat: int) -> list[float]:
-    for _ in range(WARM_UP):
-        action()
-    seconds = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        action()
-        seconds.append(time.perf_counter() - start)
-        db.session.rollback()
-    return seconds
+    return timed_runs(action, repeat, warm_up=WARM_UP, after=db.session.rollback)
 
 
 def measure_segments(app: Flask, repeat: int) -> list[str]:
