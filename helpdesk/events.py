@@ -571,6 +571,7 @@ class CustomerErased(DomainEvent):
 
 
 Handler = Callable[[DomainEvent], None]
+BatchHandler = Callable[[list[DomainEvent]], None]
 
 
 class EventBus:
@@ -578,28 +579,39 @@ class EventBus:
 
     Events are dispatched in the order they were recorded; for each event the
     handlers of its own class run first, then those of its base classes, each
-    group in subscription order. A failing handler is logged and the others
-    still run: the change is committed, one broken side effect must not starve
-    the rest.
+    group in subscription order. Then each batch handler runs once with the
+    commit's events of its classes, in order: a commit of many changes (a batch
+    of emails taken in) shares its lookups and its transaction. A failing
+    handler is logged and the others still run: the change is committed, one
+    broken side effect must not starve the rest.
     """
 
     def __init__(self) -> None:
         self._handlers: dict[type[DomainEvent], list[Handler]] = defaultdict(list)
+        self._batch_handlers: list[tuple[tuple[type[DomainEvent], ...], BatchHandler]] = []
 
     def subscribe(self, event_type: type[DomainEvent], handler: Handler) -> None:
         self._handlers[event_type].append(handler)
 
+    def subscribe_batch(self, event_types: tuple[type[DomainEvent], ...],
+                        handler: BatchHandler) -> None:
+        self._batch_handlers.append((event_types, handler))
+
     def publish(self, events: list[DomainEvent]) -> None:
         for event in events:
             for handler in self._handlers_for(type(event)):
-                _run(handler, event)
+                _run(handler, event, type(event).__name__)
+        for event_types, batch_handler in self._batch_handlers:
+            batch = [event for event in events if isinstance(event, event_types)]
+            if batch:
+                _run(batch_handler, batch, f"{len(batch)} events")
 
     def _handlers_for(self, event_type: type[DomainEvent]) -> list[Handler]:
         return [h for cls in event_type.__mro__ for h in self._handlers.get(cls, ())]
 
 
-def _run(handler: Handler, event: DomainEvent) -> None:
+def _run(handler: Callable[[Any], None], argument: Any, what: str) -> None:
     try:
-        handler(event)
+        handler(argument)
     except Exception:
-        log.exception("after-commit handler %r failed on %s", handler, type(event).__name__)
+        log.exception("after-commit handler %r failed on %s", handler, what)

@@ -30,7 +30,7 @@ AUTO_AWAY_EVERY = 60.0
 def init_app(app: Flask) -> None:
     """Subscribe the after-commit handlers; register the worker's jobs and the stamp."""
     bus = app.extensions["comptoir.events"]
-    bus.subscribe(events.ConversationOpened, on_conversation_opened)
+    bus.subscribe_batch((events.ConversationOpened,), on_conversations_opened)
     bus.subscribe(events.OwnerChanged, on_owner_changed)
     bus.subscribe(events.ConversationAssigned, on_assigned)
     bus.subscribe(events.StatusChanged, on_status_changed)
@@ -43,8 +43,10 @@ def init_app(app: Flask) -> None:
     app.before_request(stamp_activity)
 
 
-def on_conversation_opened(event: events.DomainEvent) -> None:
-    _route(event.conversation_id)
+def on_conversations_opened(batch: list[events.DomainEvent]) -> None:
+    opened = [e.conversation_id for e in batch if e.conversation_id is not None]
+    with unit_of_work() as uow:
+        routing.route_many(uow, opened)
 
 
 def on_owner_changed(event: events.DomainEvent) -> None:

@@ -33,17 +33,26 @@ REPLIES = (AuthorKind.CUSTOMER.value, AuthorKind.AGENT.value)
 def init_app(app: Flask) -> None:
     """Keep the clocks current after each change, and run the SLA job in the worker."""
     bus = app.extensions["comptoir.events"]
-    for event_type in CLOCK_EVENTS:
-        bus.subscribe(event_type, on_conversation_changed)
+    bus.subscribe_batch(CLOCK_EVENTS, on_conversations_changed)
     periodic(app, "sla clocks", CHECK_EVERY, check_clocks)
 
 
-def on_conversation_changed(event: events.DomainEvent) -> None:
-    if event.conversation_id is None or (isinstance(event, events.MessagePosted) and (
-            event.internal or event.author_kind not in REPLIES)):
+def on_conversations_changed(batch: list[events.DomainEvent]) -> None:
+    """Recompute the clocks of the conversations the commit changed, once each; one look
+    finds those that may have clocks."""
+    changed = list(dict.fromkeys(e.conversation_id for e in batch if _moves_clocks(e)))
+    if not changed:
         return
-    with unit_of_work() as uow:
-        sla.refresh(uow, event.conversation_id, utcnow())
+    candidates = _ids(lambda session: sla.may_have_clocks(session, changed))
+    now = utcnow()
+    for conversation_id in candidates:
+        _guarded(sla.refresh, conversation_id, now)
+
+
+def _moves_clocks(event: events.DomainEvent) -> bool:
+    return event.conversation_id is not None and not (
+        isinstance(event, events.MessagePosted)
+        and (event.internal or event.author_kind not in REPLIES))
 
 
 def check_clocks(now: datetime) -> None:

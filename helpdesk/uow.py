@@ -42,13 +42,29 @@ class UnitOfWork:
     @contextmanager
     def one_transaction(self) -> Iterator[None]:
         """Several service calls as one change: inside, their commits only flush; the block
-        commits once at its end. An error inside leaves it all to the rollback."""
+        commits once at its end. An error inside leaves it all to the rollback. Inside
+        another such block, it is part of that one."""
+        if self._deferring:
+            yield
+            return
         self._deferring = True
         try:
             yield
         finally:
             self._deferring = False
         self.commit()
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the transaction that fails alone: an error inside undoes its changes
+        and the events it recorded, then goes on up; what came before is kept."""
+        recorded = len(self.events)
+        try:
+            with self.session.begin_nested():
+                yield
+        except BaseException:
+            del self.events[recorded:]
+            raise
 
     def commit(self) -> None:
         """Write the change and its history rows in one transaction, then publish."""

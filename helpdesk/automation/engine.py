@@ -15,6 +15,7 @@ other cannot loop, nor many rules multiply.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -67,22 +68,35 @@ class Occurrence:
     message_id: int | None = None  # the message whose body the conditions see
 
 
-def fire(uow_factory: Callable[[], UnitOfWork], occurrence: Occurrence) -> list[RuleRun]:
-    """Run the active rules of the occurrence's trigger, in order; the runs that applied."""
+def fire(uow_factory: Callable[[], UnitOfWork],
+         occurrences: list[Occurrence]) -> list[RuleRun]:
+    """Run the active rules of each occurrence's trigger, in order, the rules looked up once
+    for them all; the runs that applied."""
+    with uow_factory() as uow:
+        rule_ids = active_rule_ids(uow.session, {o.trigger for o in occurrences})
+    runs = (run_rule(uow_factory, rule_id, occurrence) for occurrence in occurrences
+            if _chain_has_room(occurrence) for rule_id in rule_ids.get(occurrence.trigger, ()))
+    return [run for run in runs if run is not None]
+
+
+def _chain_has_room(occurrence: Occurrence) -> bool:
     chain = _chain.get()
     if chain is not None and (len(chain.rules) >= MAX_CHAIN or chain.tried[0] >= MAX_RUNS):
         log.warning("automation chain %s stopped (%d rules tried): %s not run", chain.rules,
                     chain.tried[0], occurrence)
-        return []
-    with uow_factory() as uow:
-        rule_ids = active_rule_ids(uow.session, occurrence.trigger)
-    runs = (run_rule(uow_factory, rule_id, occurrence) for rule_id in rule_ids)
-    return [run for run in runs if run is not None]
+        return False
+    return True
 
 
-def active_rule_ids(session: Session, trigger: RuleTrigger) -> list[int]:
-    return list(session.scalars(select(Rule.id).where(Rule.trigger == trigger, Rule.active)
-                                .order_by(Rule.position, Rule.id)))
+def active_rule_ids(session: Session, triggers: set[RuleTrigger]) -> dict[RuleTrigger,
+                                                                           list[int]]:
+    """The active rules of each trigger, in the order they run."""
+    rule_ids: dict[RuleTrigger, list[int]] = defaultdict(list)
+    for trigger, rule_id in session.execute(
+            select(Rule.trigger, Rule.id).where(Rule.trigger.in_(triggers), Rule.active)
+            .order_by(Rule.position, Rule.id)):
+        rule_ids[trigger].append(rule_id)
+    return rule_ids
 
 
 def run_rule(uow_factory: Callable[[], UnitOfWork], rule_id: int,

@@ -29,14 +29,15 @@ SIMPLE = {"conversation.opened": T.CONVERSATION_OPENED,
 def init_app(app: Flask) -> None:
     """Run the event rules after the commits that trigger them."""
     bus = app.extensions["comptoir.events"]
-    for event_type in (events.ConversationOpened, events.MessagePosted, events.StatusChanged,
-                       events.PriorityChanged, events.ConversationAssigned):
-        bus.subscribe(event_type, on_event)
+    bus.subscribe_batch((events.ConversationOpened, events.MessagePosted,
+                         events.StatusChanged, events.PriorityChanged,
+                         events.ConversationAssigned), on_events)
 
 
-def on_event(event: events.DomainEvent) -> None:
-    for occurrence in occurrences_of(event):
-        engine.fire(unit_of_work, occurrence)
+def on_events(batch: list[events.DomainEvent]) -> None:
+    occurrences = [o for event in batch for o in occurrences_of(event)]
+    if occurrences:
+        engine.fire(unit_of_work, occurrences)
 
 
 def occurrences_of(event: events.DomainEvent) -> list[Occurrence]:

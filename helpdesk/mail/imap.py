@@ -311,11 +311,12 @@ def _finish_pending(mailbox_id: int, should_stop: Callable[[], bool]) -> None:
 
 
 def _process_all(inbound_ids: list[int], should_stop: Callable[[], bool]) -> None:
-    """Process stored emails in order; those left when asked to stop wait for the next poll."""
-    for inbound_id in inbound_ids:
+    """Process stored emails in order, a FETCH's worth per transaction; those left when
+    asked to stop wait for the next poll."""
+    for start in range(0, len(inbound_ids), FETCH_BATCH):
         if should_stop():
             return
-        intake.process(inbound_id)
+        intake.process_batch(inbound_ids[start:start + FETCH_BATCH])
 
 
 def _settings(mailbox_id: int) -> ImapSettings:

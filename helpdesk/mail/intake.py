@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +20,10 @@ from helpdesk.mail.parsing import UnparseableEmail
 from helpdesk.models import InboundEmail, InboundState, IntakeOutcome
 from helpdesk.services import email_intake
 from helpdesk.services.email_intake import Source
+from helpdesk.uow import UnitOfWork
 
-__all__ = ["Outcome", "Source", "ingest", "process", "reprocess", "reprocess_quarantined",
-           "store"]
+__all__ = ["Outcome", "Source", "ingest", "process", "process_batch", "reprocess",
+           "reprocess_quarantined", "store"]
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +75,37 @@ def process(inbound_id: int) -> Outcome:
         except Exception as exc:  # whatever it is, the email waits in the quarantine
             uow.rollback()
             email = email_intake.quarantine(uow, inbound_id, _reason(exc))
-            log.warning("email %s quarantined: %s", inbound_id, email.reason,
-                        exc_info=not isinstance(exc, DomainError | UnparseableEmail))
+            _log_quarantined(email, exc)
         return _outcome(email)
+
+
+def process_batch(inbound_ids: Sequence[int]) -> list[Outcome]:
+    """Process stored emails in order, in one transaction and each in a savepoint of its
+    own: a failing email is quarantined alone. Should the transaction fail as a whole, each
+    email is processed in a transaction of its own."""
+    try:
+        with unit_of_work() as uow, uow.one_transaction():
+            emails = [_processed_or_set_aside(uow, i) for i in inbound_ids]
+            return [_outcome(e) for e in emails]
+    except Exception:
+        log.exception("a batch of %d emails failed: processing them one by one",
+                      len(inbound_ids))
+        return [process(i) for i in inbound_ids]
+
+
+def _processed_or_set_aside(uow: UnitOfWork, inbound_id: int) -> InboundEmail:
+    try:
+        with uow.savepoint():
+            return email_intake.process(uow, inbound_id, storage=storage_dir())
+    except Exception as exc:  # whatever it is, the email waits in the quarantine
+        email = email_intake.set_aside(uow, inbound_id, _reason(exc))
+        _log_quarantined(email, exc)
+        return email
+
+
+def _log_quarantined(email: InboundEmail, exc: Exception) -> None:
+    log.warning("email %s quarantined: %s", email.id, email.reason,
+                exc_info=not isinstance(exc, DomainError | UnparseableEmail))
 
 
 def reprocess(inbound_id: int) -> Outcome:

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from flask import Flask, current_app
@@ -19,6 +20,8 @@ from helpdesk.services import outbox
 from helpdesk.services.outbox import MailPolicy
 from helpdesk.uow import UnitOfWork
 
+log = logging.getLogger(__name__)
+
 REPLY_CHANNELS = (Channel.EMAIL.value, Channel.CHAT.value)
 
 
@@ -26,7 +29,7 @@ def init_app(app: Flask) -> None:
     """Queue the app's outgoing mail after the commits that call for it."""
     bus = app.extensions["comptoir.events"]
     bus.subscribe(events.MessagePosted, on_message_posted)
-    bus.subscribe(events.ConversationOpened, on_conversation_opened)
+    bus.subscribe_batch((events.ConversationOpened,), on_conversations_opened)
     bus.subscribe(events.StatusChanged, on_status_changed)
 
 
@@ -36,9 +39,25 @@ def on_message_posted(event: events.DomainEvent) -> None:
         _queue(outbox.queue_agent_reply, event.message_id)
 
 
-def on_conversation_opened(event: events.DomainEvent) -> None:
-    if event.channel == Channel.EMAIL and event.conversation_id is not None:
-        _queue(outbox.queue_acknowledgement, event.conversation_id)
+def on_conversations_opened(batch: list[events.DomainEvent]) -> None:
+    """The acknowledgements of a commit's new email conversations, in one transaction."""
+    conversation_ids = [e.conversation_id for e in batch
+                        if e.channel == Channel.EMAIL and e.conversation_id is not None]
+    if not conversation_ids:
+        return
+    policy = MailPolicy.from_settings(current_app.config["COMPTOIR"])
+    with unit_of_work() as uow, uow.one_transaction():
+        for conversation_id in conversation_ids:
+            _queue_apart(uow, policy, conversation_id)
+
+
+def _queue_apart(uow: UnitOfWork, policy: MailPolicy, conversation_id: int) -> None:
+    """One acknowledgement failing is logged and leaves the others be."""
+    try:
+        with uow.savepoint():
+            outbox.queue_acknowledgement(uow, policy, conversation_id)
+    except Exception:
+        log.exception("the acknowledgement of conversation %s failed", conversation_id)
 
 
 def on_status_changed(event: events.DomainEvent) -> None:

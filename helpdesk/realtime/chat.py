@@ -24,7 +24,7 @@ from helpdesk.events import Actor, DomainEvent
 from helpdesk.extensions import db, unit_of_work
 from helpdesk.models import Customer, IdentityKind, Message, Site
 from helpdesk.realtime.payloads import conversation_payload, message_payload
-from helpdesk.realtime.rooms import AGENT_NAMESPACE, conversation_room
+from helpdesk.realtime.rooms import AGENT_NAMESPACE, audible, conversation_room
 from helpdesk.services import chat, csat, sites
 from helpdesk.services.chat import Visitor
 
@@ -250,6 +250,8 @@ def chat_broadcaster(socketio: SocketIO) -> Callable[[DomainEvent], None]:
         if event.conversation_id is None:
             return
         room = conversation_room(event.conversation_id)
+        if not audible(socketio, room, CHAT_NAMESPACE):
+            return
         if isinstance(event, events.MessagePosted) and not event.internal:
             message = db.session.get(Message, event.message_id)
             if message is not None:

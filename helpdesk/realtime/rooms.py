@@ -7,6 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from flask_socketio import SocketIO
+from socketio import PubSubManager
 from sqlalchemy import select
 
 from helpdesk.events import DomainEvent, NotificationCreated, OwnerChanged
@@ -28,6 +29,16 @@ def user_room(user_id: int) -> str:
     return f"user:{user_id}"
 
 
+def audible(socketio: SocketIO, room: str, namespace: str) -> bool:
+    """Whether an emit to the room may reach someone: through a message queue, any other
+    process's clients may be in it; without one, only this process's (a worker has none),
+    and building what nobody hears is waste."""
+    manager = socketio.server.manager
+    if isinstance(manager, PubSubManager):
+        return True
+    return next(manager.get_participants(namespace, room), None) is not None
+
+
 def broadcaster(socketio: SocketIO) -> Callable[[DomainEvent], None]:
     """An after-commit handler emitting conversation events to their room, and handoffs
     (a new owner ``queue``) to that queue's room as well, with ``queue_id`` and ``channel``."""
@@ -35,8 +46,9 @@ def broadcaster(socketio: SocketIO) -> Callable[[DomainEvent], None]:
         if event.conversation_id is None or not event.timeline_type:
             return
         data = _event_data(event)
-        socketio.emit("conversation.event", data, to=conversation_room(event.conversation_id),
-                      namespace=AGENT_NAMESPACE)
+        room = conversation_room(event.conversation_id)
+        if audible(socketio, room, AGENT_NAMESPACE):
+            socketio.emit("conversation.event", data, to=room, namespace=AGENT_NAMESPACE)
         queue_id = handed_to_queue(event)
         if queue_id is not None:
             socketio.emit("conversation.event",

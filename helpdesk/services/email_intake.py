@@ -138,13 +138,19 @@ def process(uow: UnitOfWork, inbound_id: int, *, storage: Path) -> InboundEmail:
 
 def quarantine(uow: UnitOfWork, inbound_id: int, reason: str) -> InboundEmail:
     """Set a failed email aside with the reason; its raw bytes wait for ``requeue``."""
+    email = set_aside(uow, inbound_id, reason)
+    uow.commit()
+    return email
+
+
+def set_aside(uow: UnitOfWork, inbound_id: int, reason: str) -> InboundEmail:
+    """``quarantine`` within the caller's transaction (it commits)."""
     email = get_or_404(uow.session, InboundEmail, inbound_id, lock=True)
     if email.state == InboundState.PROCESSED:
         return email  # a concurrent attempt succeeded
     email.attempts += 1
     _finish(email, IntakeOutcome.QUARANTINED, reason=reason)
     email.state = InboundState.QUARANTINED
-    uow.commit()
     return email
 
 

@@ -86,8 +86,15 @@ def waiting_clause() -> ColumnElement[bool]:
 def route(uow: UnitOfWork, conversation_id: int) -> int | None:
     """Give the conversation to the best agent of its queue now, if it waits: the agent's
     id, or None (not waiting, a manual queue, or nobody free: the timeline says why)."""
-    found = _waiting(uow.session, Conversation.id == conversation_id)
-    return _route_each(uow, found).get(conversation_id)
+    return route_many(uow, [conversation_id]).get(conversation_id)
+
+
+def route_many(uow: UnitOfWork, conversation_ids: list[int]) -> dict[int, int]:
+    """``route`` for each of these conversations, priority first then longest waiting: the
+    agent each one went to (those that did not stay waiting are left out)."""
+    if not conversation_ids:
+        return {}
+    return _route_each(uow, _waiting(uow.session, Conversation.id.in_(conversation_ids)))
 
 
 def route_queue(uow: UnitOfWork, queue_id: int) -> list[int]:

@@ -197,7 +197,7 @@ class _Setup:
 def refresh(uow: UnitOfWork, conversation_id: int, now: datetime) -> None:
     """Recompute the conversation's clocks from its history; a target met late is recorded
     as breached. Clocks go when no policy applies any more."""
-    if not _may_have_clocks(uow.session, conversation_id):
+    if not may_have_clocks(uow.session, [conversation_id]):
         return
     conversation = get_or_404(uow.session, Conversation, conversation_id, lock=True)
     setup = _setup(uow.session, conversation)
@@ -213,14 +213,16 @@ def refresh(uow: UnitOfWork, conversation_id: int, now: datetime) -> None:
     uow.commit()
 
 
-def _may_have_clocks(session: Session, conversation_id: int) -> bool:
-    """A cheap look before locking: its queue has a policy, or it has clocks to remove."""
-    return session.scalar(
+def may_have_clocks(session: Session, conversation_ids: list[int]) -> list[int]:
+    """A cheap look before locking: those of the conversations whose queue has a policy, or
+    that have clocks to remove, in the order given."""
+    found = set(session.scalars(
         select(Conversation.id).outerjoin(Queue, Queue.id == Conversation.queue_id)
         .outerjoin(ConversationSla, ConversationSla.conversation_id == Conversation.id)
-        .where(Conversation.id == conversation_id,
+        .where(Conversation.id.in_(conversation_ids),
                or_(Queue.sla_policy_id.is_not(None),
-                   ConversationSla.conversation_id.is_not(None)))) is not None
+                   ConversationSla.conversation_id.is_not(None)))))
+    return [i for i in conversation_ids if i in found]
 
 
 def _setup(session: Session, conversation: Conversation) -> _Setup | None:

@@ -25,6 +25,7 @@ from helpdesk.models import (
     InboundEmail,
     InboundSource,
     Message,
+    OutboundEmail,
     TimelineEvent,
 )
 from helpdesk.services import conversations, customers, email_intake
@@ -351,6 +352,65 @@ def test_reprocessing_all_tries_every_quarantined_mail(app, deliver, monkeypatch
         outcomes = intake.reprocess_quarantined()
     assert [(o.inbound_id, o.outcome) for o in outcomes] == [
         (ids[0], "new_conversation"), (ids[1], "new_conversation")]
+
+
+# --- batches (the IMAP poller processes a FETCH's worth in one transaction) ----------------
+
+
+@pytest.fixture
+def batch(app):
+    """Store raw emails, then process them as one batch; returns the outcomes."""
+    def run(*raws: bytes) -> list[intake.Outcome]:
+        with app.app_context():
+            ids = [intake.store(raw, Source(InboundSource.IMAP, f"uid {n}"))
+                   for n, raw in enumerate(raws)]
+            return intake.process_batch(ids)
+    return run
+
+
+def _crashing_for(subject: str):
+    real = email_intake._deliver
+
+    def deliver(uow, email, parsed, *rest):
+        if parsed.subject == subject:
+            raise RuntimeError("threading exploded")
+        return real(uow, email, parsed, *rest)
+    return deliver
+
+
+def test_a_batch_quarantines_a_failing_mail_alone(app, batch, monkeypatch):
+    monkeypatch.setattr(email_intake, "_deliver", _crashing_for("Broken"))
+    outcomes = batch(raw_email(message_id="a1@mail.example"),
+                     raw_email(sender="bob@example.com", subject="Broken"),
+                     raw_email(subject="Re: Where is my parcel?", in_reply_to="a1@mail.example"))
+    assert [o.outcome for o in outcomes] == ["new_conversation", "quarantined", "appended"]
+    assert outcomes[1].reason == "RuntimeError: threading exploded"
+    assert outcomes[2].conversation_id == outcomes[0].conversation_id
+    with app.app_context():  # the failing mail's customer was undone with it, and its events
+        assert db.session.scalars(select(Identity.value)).all() == ["ada@example.com"]
+        ada = db.session.get(Conversation, outcomes[0].conversation_id).customer_id
+        assert set(db.session.scalars(select(TimelineEvent.customer_id))) == {ada}
+        assert db.session.scalar(select(func.count()).select_from(OutboundEmail)) == 1
+
+
+def test_a_batch_whose_transaction_fails_is_processed_one_mail_at_a_time(app, batch,
+                                                                         monkeypatch):
+    real_set_aside, calls = email_intake.set_aside, []
+
+    def set_aside_failing_once(*args):
+        calls.append(args[1])
+        if len(calls) == 1:
+            raise RuntimeError("the database went away")
+        return real_set_aside(*args)
+
+    monkeypatch.setattr(email_intake, "_deliver", _crashing_for("Broken"))
+    monkeypatch.setattr(email_intake, "set_aside", set_aside_failing_once)
+    outcomes = batch(raw_email(), raw_email(subject="Broken"), raw_email(subject="Returns"))
+    assert [o.outcome for o in outcomes] == ["new_conversation", "quarantined",
+                                             "new_conversation"]
+    assert len(calls) == 2  # the batch's attempt, then the mail's own
+    assert _count(app, Message) == 2
+    assert _count(app, Conversation) == 2
 
 
 # --- automatic mail -----------------------------------------------------------------------

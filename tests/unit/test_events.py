@@ -61,3 +61,34 @@ def test_a_failing_handler_is_logged_and_the_others_still_run(caplog):
         bus.publish([status("pending"), status("solved")])
     assert calls == [("webhook", "conversation.status_changed")] * 2
     assert [r.exc_info[1].args[0] for r in caplog.records] == ["socket down"] * 2
+
+
+def batch_recorder(calls, name):
+    return lambda batch: calls.append((name, [e.timeline_type for e in batch]))
+
+
+def test_a_batch_handler_gets_the_commits_events_of_its_classes_once_after_the_others():
+    bus, calls = EventBus(), []
+    bus.subscribe_batch((events.StatusChanged, events.IdentityAdded), batch_recorder(calls, "b"))
+    bus.subscribe(events.DomainEvent, recorder(calls, "any"))
+    bus.subscribe_batch((events.CustomerCreated,), batch_recorder(calls, "none of them"))
+    bus.publish([status(), priority(), identity(events.IdentityAdded), status()])
+    assert calls == [
+        ("any", "conversation.status_changed"), ("any", "conversation.priority_changed"),
+        ("any", "identity.added"), ("any", "conversation.status_changed"),
+        ("b", ["conversation.status_changed", "identity.added", "conversation.status_changed"]),
+    ]
+
+
+def test_a_failing_batch_handler_is_logged_and_the_next_one_still_runs(caplog):
+    bus, calls = EventBus(), []
+
+    def broken(_batch):
+        raise RuntimeError("mail server down")
+
+    bus.subscribe_batch((events.StatusChanged,), broken)
+    bus.subscribe_batch((events.StatusChanged,), batch_recorder(calls, "sla"))
+    with caplog.at_level(logging.ERROR, logger="helpdesk.events"):
+        bus.publish([status("pending"), status("solved")])
+    assert calls == [("sla", ["conversation.status_changed"] * 2)]
+    assert [r.getMessage().endswith("on 2 events") for r in caplog.records] == [True]
