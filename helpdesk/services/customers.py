@@ -49,9 +49,8 @@ def normalize_identity(kind: IdentityKind, value: str) -> str:
 
 def find_by_identity(session: Session, kind: IdentityKind, value: str) -> Customer | None:
     value = normalize_identity(kind, value)
-    identity = session.scalar(select(Identity).where(Identity.kind == kind,
-                                                     Identity.value == value))
-    return identity.customer if identity else None
+    return session.scalar(select(Customer).join(Identity, Identity.customer_id == Customer.id)
+                          .where(Identity.kind == kind, Identity.value == value))
 
 
 def create_customer(uow: UnitOfWork, actor: Actor, *, name: str = "",
@@ -74,16 +73,17 @@ def identify(uow: UnitOfWork, actor: Actor, kind: IdentityKind, value: str, *,
     if existing is not None:
         return existing
     try:
-        customer = _new_customer(uow, actor, name, {})
-        _attach_identity(uow, actor, customer, kind, value, verified=verified)
-        organisations.link_by_email_domain(uow, customer)
-        uow.commit()
+        with uow.savepoint():  # a conflict undoes the creation only, not the caller's work
+            customer = _new_customer(uow, actor, name, {})
+            _attach_identity(uow, actor, customer, kind, value, verified=verified)
+            organisations.link_by_email_domain(uow, customer)
     except (Conflict, IntegrityError):
         # A concurrent call created this identity first: it is the answer.
-        uow.rollback()
         customer = find_by_identity(uow.session, kind, value)
         if customer is None:
             raise
+        return customer
+    uow.commit()
     return customer
 
 

@@ -119,7 +119,7 @@ def keep(uow: UnitOfWork, raw: bytes, source: Source) -> Stored:
 def process(uow: UnitOfWork, inbound_id: int, *, storage: Path) -> InboundEmail:
     """Parse, thread and record a stored email, all in one transaction (``storage``: the
     attachments folder). An email already processed or quarantined is returned as it is."""
-    email = get_or_404(uow.session, InboundEmail, inbound_id)
+    email = get_or_404(uow.session, InboundEmail, inbound_id, lock=True)
     if email.state != InboundState.RECEIVED:
         return email
     parsed = parse_email(email.raw)
@@ -127,12 +127,8 @@ def process(uow: UnitOfWork, inbound_id: int, *, storage: Path) -> InboundEmail:
     known = threading.conversation_of_message_id(uow.session, email.rfc_message_id)
     with uow.one_transaction():
         sender = _sender(uow, parsed) if known is None else None
-        # Locked after identifying the sender: a concurrent creation of the same customer
-        # rolls back, and would release the lock.
-        email = get_or_404(uow.session, InboundEmail, inbound_id, lock=True)
-        if email.state == InboundState.RECEIVED:
-            email.attempts += 1
-            _dispatch(uow, email, parsed, sender, known, storage)
+        email.attempts += 1
+        _dispatch(uow, email, parsed, sender, known, storage)
     return email
 
 
@@ -369,6 +365,8 @@ def _address(address: Address | None) -> dict[str, str] | None:
 def _add_participants(session: Session, conversation: Conversation,
                       parsed: ParsedEmail) -> None:
     """The people copied (Cc) take part: their replies thread to the conversation."""
+    if not parsed.cc:
+        return
     skipped = {*_our_addresses(session), *_participants(session, conversation.id),
                *conversation.customer.identity_values(IdentityKind.EMAIL)}
     if parsed.sender is not None:
