@@ -8,12 +8,14 @@ nearest-example score only sees distance.
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
 
 from knowledge_base.search.embedder import Vectors
+
+if TYPE_CHECKING:
+    from sklearn.linear_model import LogisticRegression
 
 MAX_ARTICLES = 300  # above this, training costs more than it adds; search goes without it
 MIN_ARTICLES = 2
@@ -36,6 +38,10 @@ class ArticleClassifier:
             return None
         features = np.vstack([questions[a] for a in articles])
         labels = np.concatenate([np.full(len(questions[a]), a) for a in articles])
+        # Imported here: scikit-learn takes a second to import, and most processes (the
+        # worker, the CLI) never train.
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.linear_model import LogisticRegression
         model = LogisticRegression(C=REGULARISATION, max_iter=MAX_ITERATIONS)
         with warnings.catch_warnings():
             # Stopping at the iteration cap is fine for ranking; the warning is noise here.
