@@ -91,11 +91,15 @@ def remember_message_id(session: Session, message_id: str | None, conversation_i
     The first conversation to claim an id keeps it; the caller commits.
     """
     rfc_id = normalized_message_id(message_id)
-    if rfc_id is None or conversation_of_message_id(session, rfc_id) is not None:
-        return
+    if rfc_id is not None and conversation_of_message_id(session, rfc_id) is None:
+        claim_message_id(session, rfc_id, conversation_id, message_row_id)
+
+
+def claim_message_id(session: Session, rfc_id: str, conversation_id: int,
+                     message_row_id: int | None) -> None:
+    """``remember_message_id`` when the caller knows no conversation has it yet."""
     session.add(EmailMessageRef(rfc_message_id=rfc_id, conversation_id=conversation_id,
                                 message_id=message_row_id))
-    session.flush()
 
 
 def conversation_of_message_id(session: Session, rfc_id: str | None) -> int | None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpdesk import events
@@ -253,7 +253,7 @@ def _by_client_id(uow: UnitOfWork, conversation_id: int, client_id: str | None) 
 def _append_message(uow: UnitOfWork, conversation: Conversation, new: NewMessage) -> Message:
     body = _checked_body(new)
     _check_author(uow.session, conversation, new.author)
-    seq = _next_seq(uow, conversation.id)
+    seq = _next_seq(conversation)
     author_kind = AuthorKind(new.author.kind)
     message = Message(conversation_id=conversation.id, seq=seq, author_kind=author_kind,
                       author_id=new.author.id, body=body,
@@ -286,12 +286,10 @@ def _checked_body(new: NewMessage) -> str:
     return body
 
 
-def _next_seq(uow: UnitOfWork, conversation_id: int) -> int:
-    """Atomically take the next sequence number (the row update serialises writers)."""
-    return uow.session.execute(
-        update(Conversation).where(Conversation.id == conversation_id)
-        .values(last_seq=Conversation.last_seq + 1).returning(Conversation.last_seq)
-        .execution_options(synchronize_session=False)).scalar_one()
+def _next_seq(conversation: Conversation) -> int:
+    """The next sequence number: the caller locked the conversation's row (or created it),
+    so its ``last_seq`` is current and no other writer can take the same number."""
+    return (conversation.last_seq or 0) + 1
 
 
 def _check_author(session: Session, conversation: Conversation, author: Actor) -> None:

@@ -92,23 +92,21 @@ def store(uow: UnitOfWork, raw: bytes, source: Source) -> Stored:
 
 def keep(uow: UnitOfWork, raw: bytes, source: Source) -> Stored:
     """``store`` without the commit, so a batch of emails is kept in one transaction. A
-    savepoint guards the insert: a copy stored concurrently leaves the rest of the batch."""
+    savepoint guards the insert: a copy stored before (or concurrently) leaves the rest of
+    the batch."""
     if not raw.strip():
         raise EmptyEmail("the email is empty: send the whole raw message (RFC 822)",
                          field="body")
     digest = hashlib.sha256(raw).hexdigest()
     rfc_id = threading.normalized_message_id(_header(raw, "Message-ID"))
     key = rfc_id or f"sha256:{digest}"
-    existing = _stored(uow.session, key)
-    if existing is not None:
-        return Stored(existing, created=False)
     email = InboundEmail(dedup_key=key, rfc_message_id=rfc_id, sha256=digest, raw=raw,
                          size=len(raw), source=source.kind, mailbox_id=source.mailbox_id,
                          source_ref=source.reference[:MAX_SOURCE_REF])
     try:
         with uow.session.begin_nested():
             uow.session.add(email)
-    except IntegrityError:  # a concurrent call stored it first: that row is the answer
+    except IntegrityError:  # stored before, or by a concurrent call: that row is the answer
         existing = _stored(uow.session, key)
         if existing is None:
             raise
@@ -127,7 +125,6 @@ def process(uow: UnitOfWork, inbound_id: int, *, storage: Path) -> InboundEmail:
     known = threading.conversation_of_message_id(uow.session, email.rfc_message_id)
     with uow.one_transaction():
         sender = _sender(uow, parsed) if known is None else None
-        email.attempts += 1
         _dispatch(uow, email, parsed, sender, known, storage)
     return email
 
@@ -144,7 +141,6 @@ def set_aside(uow: UnitOfWork, inbound_id: int, reason: str) -> InboundEmail:
     email = get_or_404(uow.session, InboundEmail, inbound_id, lock=True)
     if email.state == InboundState.PROCESSED:
         return email  # a concurrent attempt succeeded
-    email.attempts += 1
     _finish(email, IntakeOutcome.QUARANTINED, reason=reason)
     email.state = InboundState.QUARANTINED
     return email
@@ -214,8 +210,9 @@ def _deliver(uow: UnitOfWork, email: InboundEmail, parsed: ParsedEmail, sender: 
             subject=threading.without_tags(parsed.subject), queue_id=_queue_id(email))
     message = _post(uow, email, parsed, conversation, sender, {"thread_rule": rule.value,
                                                               **extra}, storage)
-    threading.remember_message_id(uow.session, email.rfc_message_id, conversation.id,
-                                  message.id)
+    if email.rfc_message_id is not None:  # ``process`` found it in no conversation
+        threading.claim_message_id(uow.session, email.rfc_message_id, conversation.id,
+                                   message.id)
     _add_participants(uow.session, conversation, parsed)
     _finish(email, outcome, conversation_id=conversation.id, message_id=message.id, rule=rule)
 
@@ -290,6 +287,8 @@ def _returned_ids(parsed: ParsedEmail) -> list[str]:
 def _finish(email: InboundEmail, outcome: IntakeOutcome, *, conversation_id: int | None = None,
             message_id: int | None = None, rule: ThreadRule | None = None,
             reason: str = "") -> None:
+    """The email's outcome, after one attempt more."""
+    email.attempts += 1
     email.state = InboundState.PROCESSED
     email.outcome, email.reason = outcome, reason[:MAX_REASON]
     email.conversation_id, email.message_id, email.thread_rule = conversation_id, message_id, rule
