@@ -19,23 +19,25 @@ is looked at, and the prior of unanswerable questions does not matter.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 
 from knowledge_base.models import ArticleStatus, Audience, ChunkKind
 from knowledge_base.search.classifier import MAX_ARTICLES, MIN_ARTICLES, ArticleClassifier
 from knowledge_base.search.embedder import Vectors
 from knowledge_base.search.engine import SearchFilters, SearchHit, SearchIndex, vector_matrix
 from knowledge_base.search.lexical import BM25Index
+from knowledge_base.search.logistic import fitted_logistic, tfidf_vectorizer
 from knowledge_base.search.store import ChunkRow
 from knowledge_base.search.vector_index import FaissIndex
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
 
 Floats = npt.NDArray[np.float64]
 HITS = 5  # hits the decision looks at
@@ -78,11 +80,8 @@ class ArticleScorer:
             return None
         features = np.vstack([questions[a] for a in articles])
         labels = np.concatenate([np.full(len(questions[a]), a) for a in articles])
-        model = LogisticRegression(C=SCORER_REGULARISATION, max_iter=SCORER_MAX_ITERATIONS)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(features, labels)
-        return cls(model)
+        return cls(fitted_logistic(features, labels, regularisation=SCORER_REGULARISATION,
+                                   max_iterations=SCORER_MAX_ITERATIONS))
 
     def probabilities(self, vectors: Vectors) -> list[dict[int, float]]:
         """Each row's probability of each article, in one model call."""
@@ -104,15 +103,13 @@ class TextScorer:
         articles = [a for a, texts in questions.items() if texts]
         if not MIN_ARTICLES <= len(articles) <= MAX_ARTICLES:
             return None
-        vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=TEXT_NGRAMS,
+        vectorizer = tfidf_vectorizer(analyzer="char_wb", ngram_range=TEXT_NGRAMS,
                                      sublinear_tf=True, strip_accents="unicode")
         matrix = vectorizer.fit_transform([t for a in articles for t in questions[a]])
         labels = [a for a in articles for _ in questions[a]]
-        model = LogisticRegression(C=TEXT_REGULARISATION, max_iter=SCORER_MAX_ITERATIONS)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(matrix, labels)
-        return cls(vectorizer, model)
+        return cls(vectorizer, fitted_logistic(matrix, labels,
+                                               regularisation=TEXT_REGULARISATION,
+                                               max_iterations=SCORER_MAX_ITERATIONS))
 
     def probabilities(self, texts: Sequence[str]) -> list[dict[int, float]]:
         """Each text's probability of each article, in one model call."""
@@ -341,9 +338,9 @@ def fit(samples: Samples, scorers: Scorers, handover_weight: float) -> Confidenc
     in_scope = np.asarray(samples.in_scope)
     mean, scale = features.mean(axis=0), features.std(axis=0)
     scale[scale == 0] = 1.0
-    model = LogisticRegression(C=META_REGULARISATION, max_iter=1000)
-    model.fit((features - mean) / scale, correct & in_scope,
-              sample_weight=_balanced_weights(in_scope))
+    model = fitted_logistic((features - mean) / scale, correct & in_scope,
+                            regularisation=META_REGULARISATION, max_iterations=1000,
+                            sample_weight=_balanced_weights(in_scope))
     confidence = model.predict_proba((features - mean) / scale)[:, 1]
     return ConfidenceModel(scorers, mean, scale, model.coef_[0].astype(np.float64),
                            float(model.intercept_[0]),

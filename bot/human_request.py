@@ -9,14 +9,16 @@ costs one dot product.
 from __future__ import annotations
 
 import threading
-import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
 
 from bot.human_phrases import ASKING, NOT_ASKING
 from knowledge_base.search.embedder import Embedder, Vectors
+from knowledge_base.search.logistic import fitted_logistic
+
+if TYPE_CHECKING:
+    from sklearn.linear_model import LogisticRegression
 
 REGULARISATION = 30.0
 THRESHOLD = 0.7  # a wrong hand-over costs an agent, a missed one a second ask
@@ -57,8 +59,5 @@ def train(embedder: Embedder) -> LogisticRegression:
     """The detector's model over the labelled phrasings, both classes weighted equally."""
     vectors = embedder.encode([*ASKING, *NOT_ASKING])
     labels = np.array([1] * len(ASKING) + [0] * len(NOT_ASKING))
-    model = LogisticRegression(C=REGULARISATION, class_weight="balanced", max_iter=1000)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(vectors, labels)
-    return model
+    return fitted_logistic(vectors, labels, regularisation=REGULARISATION,
+                           max_iterations=1000, class_weight="balanced")

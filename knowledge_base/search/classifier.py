@@ -7,12 +7,12 @@ nearest-example score only sees distance.
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from knowledge_base.search.embedder import Vectors
+from knowledge_base.search.logistic import fitted_logistic
 
 if TYPE_CHECKING:
     from sklearn.linear_model import LogisticRegression
@@ -38,15 +38,8 @@ class ArticleClassifier:
             return None
         features = np.vstack([questions[a] for a in articles])
         labels = np.concatenate([np.full(len(questions[a]), a) for a in articles])
-        # Imported here: scikit-learn takes a second to import, and most processes (the
-        # worker, the CLI) never train.
-        from sklearn.exceptions import ConvergenceWarning
-        from sklearn.linear_model import LogisticRegression
-        model = LogisticRegression(C=REGULARISATION, max_iter=MAX_ITERATIONS)
-        with warnings.catch_warnings():
-            # Stopping at the iteration cap is fine for ranking; the warning is noise here.
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(features, labels)
+        model = fitted_logistic(features, labels, regularisation=REGULARISATION,
+                                max_iterations=MAX_ITERATIONS)
         return cls(model)
 
     def log_proba_many(self, vectors: Vectors) -> list[dict[int, float]]:
