@@ -89,7 +89,7 @@ def post_message(uow: UnitOfWork, conversation_id: int, message: NewMessage, *,
     """
     # The lock serialises writers, so a concurrent retry finds the first copy here.
     conversation = get_or_404(uow.session, Conversation, conversation_id, lock=True)
-    existing = _by_client_id(uow, conversation_id, message.client_id)
+    existing = _by_client_id(uow, conversation, message.client_id)
     if existing is not None:
         return existing
     if conversation.is_closed:
@@ -243,10 +243,11 @@ def _record_change(uow: UnitOfWork, actor: Actor, conversation: Conversation,
                               new=new.value))
 
 
-def _by_client_id(uow: UnitOfWork, conversation_id: int, client_id: str | None) -> Message | None:
-    if client_id is None:
+def _by_client_id(uow: UnitOfWork, conversation: Conversation,
+                  client_id: str | None) -> Message | None:
+    if client_id is None or not conversation.last_seq:  # no message yet, so no copy
         return None
-    return uow.session.scalar(select(Message).where(Message.conversation_id == conversation_id,
+    return uow.session.scalar(select(Message).where(Message.conversation_id == conversation.id,
                                                     Message.client_id == client_id))
 
 

@@ -75,7 +75,9 @@ def identify(uow: UnitOfWork, actor: Actor, kind: IdentityKind, value: str, *,
     try:
         with uow.savepoint():  # a conflict undoes the creation only, not the caller's work
             customer = _new_customer(uow, actor, name, {})
-            _attach_identity(uow, actor, customer, kind, value, verified=verified)
+            # Just looked up, so no check: a concurrent owner fails the insert instead.
+            _add_identity(uow, actor, customer, kind, normalize_identity(kind, value),
+                          verified=verified)
             organisations.link_by_email_domain(uow, customer)
     except (Conflict, IntegrityError):
         # A concurrent call created this identity first: it is the answer.
@@ -193,7 +195,7 @@ def _new_customer(uow: UnitOfWork, actor: Actor, name: str, profile: dict[str, A
     blank = Customer(attributes={}, consents={})  # checked as changes to a blank profile
     values = {k: v for k, (v, _changed) in _profile_changes(uow.session, blank,
                                                             profile).items()}
-    customer = Customer(name=name.strip(), **values)
+    customer = Customer(name=name.strip(), identities=[], **values)  # known empty: no load
     uow.session.add(customer)
     uow.session.flush()
     uow.record(events.CustomerCreated(actor=actor, customer_id=customer.id, name=customer.name))
@@ -208,6 +210,11 @@ def _attach_identity(uow: UnitOfWork, actor: Actor, customer: Customer, kind: Id
     if owner is not None:
         raise Conflict(f"{kind.value} {value} already belongs to customer {owner.id}",
                        field="value")
+    return _add_identity(uow, actor, customer, kind, value, verified=verified)
+
+
+def _add_identity(uow: UnitOfWork, actor: Actor, customer: Customer, kind: IdentityKind,
+                  value: str, *, verified: bool) -> Identity:
     identity = Identity(kind=kind, value=value, verified=verified)
     customer.identities.append(identity)
     uow.session.flush()
