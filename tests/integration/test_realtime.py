@@ -1,10 +1,13 @@
 """The Socket.IO ``/agent`` namespace: who may connect, subscriptions, live events."""
 
 import pytest
+from flask_socketio import SocketIO
+from socketio import PubSubManager, Server
 
 from helpdesk.events import SYSTEM, Actor
 from helpdesk.extensions import socketio, unit_of_work
 from helpdesk.models import Role
+from helpdesk.realtime.rooms import audible
 from helpdesk.services import conversations, staff
 from helpdesk.services.conversations import NewMessage
 
@@ -102,3 +105,16 @@ def test_token_without_the_read_scope_or_unknown_is_refused(app, make):
     user = make.user(Role.AGENT)
     for secret in [make.token(user, ["customers:read"]), "cpt_no-such-token", 42]:
         assert not connect(app, auth={"token": secret}).is_connected(NS), secret
+
+
+def test_a_room_is_audible_only_with_someone_in_it_or_a_message_queue(app, client, make,
+                                                                       agent):
+    conv = make.conversation()
+    room = f"conversation:{conv.id}"
+    assert not audible(socketio, room, NS)  # a worker's emits would reach nobody
+    sio = connect(app, client)
+    subscribe(sio, {"conversation_id": conv.id})
+    assert audible(socketio, room, NS)
+    queued = SocketIO()
+    queued.server = Server(client_manager=PubSubManager())
+    assert audible(queued, "conversation:0", NS)  # other processes' clients may be in it
