@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.events import SYSTEM, Actor
+from helpdesk.extensions import unit_of_work
 from helpdesk.models import (
     Channel,
     Conversation,
@@ -63,6 +64,19 @@ def test_round_robin_serves_each_online_member_in_turn(make, uow):
     given = [assignee(uow, chat(make, queue)) for _ in range(6)]
     assert given == [ada.id, bob.id, cy.id, ada.id, bob.id, cy.id]
     assert routed(uow, make.conversation(queue_id=queue.id))[0]["assignee_id"] == ada.id
+
+
+def test_conversations_opened_in_one_commit_are_each_routed_in_order(app, make, uow):
+    ada, bob = make.user(), make.user()
+    queue = queue_of(uow, "round_robin", [ada, bob])
+    online(uow, ada, bob)
+    customer = make.customer()
+    with app.app_context(), unit_of_work() as batch, batch.one_transaction():
+        opened = [conversations.open_conversation(
+            batch, Actor("customer", customer.id), customer_id=customer.id,
+            channel=Channel.EMAIL, subject=f"Mail {n}", queue_id=queue.id).id for n in range(3)]
+    assert [uow.session.scalar(select(Conversation.assignee_id).where(Conversation.id == i))
+            for i in opened] == [ada.id, bob.id, ada.id]
 
 
 def test_least_loaded_weighs_open_items_by_channel(make, uow):
