@@ -34,7 +34,7 @@ from helpdesk.mail.outbound import (
     refusals_text,
     render_mail,
 )
-from helpdesk.mail.threading import remember_message_id, reply_address, subject_tag
+from helpdesk.mail.threading import claim_message_id, reply_address, subject_tag
 from helpdesk.models import (
     AuthorKind,
     Channel,
@@ -159,7 +159,7 @@ def queue_acknowledgement(uow: UnitOfWork, policy: MailPolicy,
     if not _opened_by_email(uow.session, conversation.id):
         return None
     # Serialises the customer's acknowledgements, so the count below stays true.
-    get_or_404(uow.session, Customer, conversation.customer_id, lock=True)
+    customer = get_or_404(uow.session, Customer, conversation.customer_id, lock=True)
     to = _customer_address(uow.session, conversation)
     if to is None or not _may_send_automatic(uow.session, conversation, to,
                                              OutboundKind.ACKNOWLEDGEMENT):
@@ -169,7 +169,7 @@ def queue_acknowledgement(uow: UnitOfWork, policy: MailPolicy,
                  policy.ack_rate_limit_per_hour)
         return None
     mail = _queue(uow.session, policy, conversation, OutboundKind.ACKNOWLEDGEMENT, to,
-                  _greeting_context(conversation))
+                  _greeting_context(customer))
     uow.commit()
     return mail
 
@@ -188,7 +188,7 @@ def queue_solved_survey(uow: UnitOfWork, policy: MailPolicy,
         return None
     links = csat.rating_links(policy.public_url, policy.secret_key, conversation.id)
     mail = _queue(uow.session, policy, conversation, OutboundKind.SOLVED_SURVEY, to,
-                  _greeting_context(conversation) | {"rating_links": links})
+                  _greeting_context(conversation.customer) | {"rating_links": links})
     uow.commit()
     return mail
 
@@ -214,7 +214,7 @@ def _queue(session: Session, policy: MailPolicy, conversation: Conversation,
         mail.state, mail.last_error = OutboundState.FAILED, NO_RECIPIENT if address else NO_SENDER
     session.add(mail)
     session.flush()
-    remember_message_id(session, mail.rfc_message_id, conversation.id, mail.message_id)
+    claim_message_id(session, mail.rfc_message_id, conversation.id, mail.message_id)  # new
     _show_on_message(session, mail)
     return mail
 
@@ -390,15 +390,14 @@ def customer_locale(session: Session, policy: MailPolicy, conversation: Conversa
 def _thread_ids(session: Session, conversation_id: int) -> tuple[str | None, list[str]]:
     """In-Reply-To: the customer's latest email (else the latest known); References: the
     conversation's Message-IDs, oldest first, ending with the one replied to."""
-    known = list(session.scalars(select(EmailMessageRef.rfc_message_id).where(
-        EmailMessageRef.conversation_id == conversation_id).order_by(EmailMessageRef.id)))
-    inbound = session.scalar(
-        select(EmailMessageRef.rfc_message_id)
-        .join(Message, Message.id == EmailMessageRef.message_id)
-        .where(EmailMessageRef.conversation_id == conversation_id,
-               Message.author_kind == AuthorKind.CUSTOMER)
-        .order_by(EmailMessageRef.id.desc()).limit(1))
-    parent = inbound or (known[-1] if known else None)
+    rows = session.execute(
+        select(EmailMessageRef.rfc_message_id, Message.author_kind)
+        .outerjoin(Message, Message.id == EmailMessageRef.message_id)
+        .where(EmailMessageRef.conversation_id == conversation_id)
+        .order_by(EmailMessageRef.id)).all()
+    known = [row.rfc_message_id for row in rows]
+    inbound = [row.rfc_message_id for row in rows if row.author_kind == AuthorKind.CUSTOMER]
+    parent = inbound[-1] if inbound else (known[-1] if known else None)
     if parent is None:
         return None, []
     return parent, [*[i for i in known if i != parent][-(MAX_REFERENCES - 1):], parent]
@@ -434,8 +433,8 @@ def _acknowledged_lately(session: Session, to: str) -> int:
 # --- template contexts --------------------------------------------------------------------
 
 
-def _greeting_context(conversation: Conversation) -> dict[str, Any]:
-    return {"name": conversation.customer.name}
+def _greeting_context(customer: Customer) -> dict[str, Any]:
+    return {"name": customer.name}
 
 
 def _reply_context(session: Session, message: Message) -> dict[str, Any]:
