@@ -39,6 +39,7 @@ from knowledge_base.search.service import SearchService
 
 log = logging.getLogger(__name__)
 EXTRACT_CHARS = 300
+MAX_KEPT_REPLIES = 10_000  # hits' citations and extracts kept in memory, at most
 SENTENCE_END = re.compile(r"(?<=[.!?…])\s")
 MARKDOWN = re.compile(r"^#{1,6}\s+|[*_`]+|^\s*[-+]\s+", re.MULTILINE)
 LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
@@ -82,6 +83,14 @@ class FallbackConfidence:
 
 
 @dataclass(frozen=True)
+class HitReply:
+    """What the customer is shown of a hit: its article cited, and the extract."""
+
+    citation: Citation
+    extract: str
+
+
+@dataclass(frozen=True)
 class Assessment:
     """What the knowledge base says of a question, before the conversation's rules: it
     asks for a person, or its hits, the best one's confidence and the line to answer from."""
@@ -114,6 +123,7 @@ class KnowledgeBaseEngine:
         self._assessor: MicroBatcher[tuple[str, str | None], Assessment] = MicroBatcher(
             self.assess, window_seconds=window_seconds, name="bot-assessor",
             on_start=lambda: faiss.omp_set_num_threads(1))
+        self._replies: dict[tuple[int, int, int], HitReply] = {}
 
     def respond(self, context: BotContext, message: str) -> list[Action]:
         """Answer, offer choices, or escalate (see the module docstring)."""
@@ -182,12 +192,38 @@ class KnowledgeBaseEngine:
             assert decision.reason is not None
             return Escalate(decision.reason, decision.confidence, texts["escalate"])
         confidence = decision.confidence or 0.0
-        with self._sessions() as session:
-            if decision.outcome is Outcome.CLARIFY:
-                options = tuple(citation(session, hit) for hit in decision.hits)
-                return Clarify(texts["clarify"], options, confidence)
-            hit = decision.hits[0]
-            return Answer(extract(session, hit), citation(session, hit), confidence)
+        replies = [self._reply(hit) for hit in decision.hits]
+        if decision.outcome is Outcome.CLARIFY:
+            return Clarify(texts["clarify"], tuple(r.citation for r in replies), confidence)
+        return Answer(replies[0].extract, replies[0].citation, confidence)
+
+    def _reply(self, hit: SearchHit) -> HitReply:
+        """The hit's citation and extract, kept once read from the version it was indexed
+        at while that version was the article's current one (a version never changes)."""
+        key = (hit.article_id, hit.version, hit.chunk_id)
+        reply = self._replies.get(key)
+        if reply is None:
+            reply, current = read_reply(self._sessions, hit)
+            if current:
+                self._keep(key, reply)
+        return reply
+
+    def _keep(self, key: tuple[int, int, int], reply: HitReply) -> None:
+        """Remember ``reply``; when ``MAX_KEPT_REPLIES`` are, forget them all first."""
+        if len(self._replies) >= MAX_KEPT_REPLIES:
+            self._replies.clear()
+        self._replies[key] = reply
+
+
+def read_reply(sessions: sessionmaker[Session], hit: SearchHit) -> tuple[HitReply, bool]:
+    """The hit's citation and extract from the database, and whether the article's current
+    version, read after them, is still the one the hit was indexed at (versions only move
+    on, so then they were read from that version)."""
+    with sessions() as session:
+        reply = HitReply(citation(session, hit), extract(session, hit))
+        version = session.scalar(select(Article.current_version)
+                                 .where(Article.id == hit.article_id))
+        return reply, version == hit.version
 
 
 def citation(session: Session, hit: SearchHit) -> Citation:

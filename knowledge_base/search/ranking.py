@@ -9,14 +9,17 @@ benchmarks/RESULTS.md); they are not tuned per knowledge base.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
 
 DENSE_WEIGHT = 1.0
 CLASSIFIER_WEIGHT = 1.0
 LEXICAL_WEIGHT = 0.3
 PER_SIGNAL = 20  # candidate articles taken from each signal
+Floats = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -42,16 +45,19 @@ def rank(signals: Signals) -> list[Ranked]:
     candidates = _candidates(signals)
     if not candidates:
         return []
-    dense = _filled(signals.dense, candidates)
-    lexical = {a: signals.lexical.get(a, 0.0) for a in candidates}
-    fused = {a: DENSE_WEIGHT * z for a, z in _standardised(dense).items()}
-    _add(fused, _standardised(lexical), LEXICAL_WEIGHT)
-    if signals.classifier:
-        _add(fused, _standardised(_filled(signals.classifier, candidates)), CLASSIFIER_WEIGHT)
     classifier = signals.classifier or {}
-    ranked = [Ranked(a, fused[a], signals.dense.get(a), signals.lexical.get(a),
-                     classifier.get(a)) for a in candidates]
+    ranked = [Ranked(a, score, signals.dense.get(a), signals.lexical.get(a), classifier.get(a))
+              for a, score in zip(candidates, _fused(signals, candidates).tolist(), strict=True)]
     return sorted(ranked, key=lambda r: (-r.score, r.article_id))
+
+
+def _fused(signals: Signals, candidates: list[int]) -> Floats:
+    """Each candidate's weighted sum of its standardised signals, in ``candidates`` order."""
+    total = DENSE_WEIGHT * _standardised(_filled(signals.dense, candidates))
+    total += LEXICAL_WEIGHT * _standardised(_column(signals.lexical, candidates, 0.0))
+    if signals.classifier:
+        total += CLASSIFIER_WEIGHT * _standardised(_filled(signals.classifier, candidates))
+    return total
 
 
 def _candidates(signals: Signals) -> list[int]:
@@ -60,19 +66,19 @@ def _candidates(signals: Signals) -> list[int]:
     return list(dict.fromkeys(a for top in best for a in top))
 
 
-def _filled(scores: Mapping[int, float], candidates: list[int]) -> dict[int, float]:
+def _filled(scores: Mapping[int, float], candidates: list[int]) -> Floats:
     """A candidate the retriever did not return scores no better than its worst hit."""
-    floor = min(scores.values(), default=0.0)
-    return {a: scores.get(a, floor) for a in candidates}
+    return _column(scores, candidates, min(scores.values(), default=0.0))
 
 
-def _standardised(scores: dict[int, float]) -> dict[int, float]:
-    values = list(scores.values())
-    mean = statistics.fmean(values)
-    spread = statistics.pstdev(values) or 1.0
-    return {a: (v - mean) / spread for a, v in scores.items()}
+def _column(scores: Mapping[int, float], candidates: list[int], missing: float) -> Floats:
+    """The candidates' scores as an array, ``missing`` for those without one."""
+    return np.fromiter((scores.get(a, missing) for a in candidates), dtype=np.float64,
+                       count=len(candidates))
 
 
-def _add(total: dict[int, float], scores: dict[int, float], weight: float) -> None:
-    for article_id, value in scores.items():
-        total[article_id] += weight * value
+def _standardised(values: Floats) -> Floats:
+    """Z-scores over the candidates; all zero when the signal does not tell them apart."""
+    if not np.ptp(values):
+        return np.zeros_like(values)
+    return (values - values.mean()) / values.std()

@@ -1,11 +1,14 @@
 """The knowledge-base engine with the real packaged model, on a small shop's KB."""
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy import event
 
+from bot.decision import Decision, Outcome
 from bot.engine import BotContext, SiteThresholds
 from bot.kb_engine import KnowledgeBaseEngine, UnansweredQuestion
 from bot.responses import Answer, Escalate, EscalationReason
@@ -16,6 +19,7 @@ from helpdesk.extensions import db, unit_of_work
 from knowledge_base import articles, importer
 from knowledge_base.models import Article, ArticleContent
 from knowledge_base.search import search_service
+from knowledge_base.search.engine import SearchHit
 from tests.integration.bot_kb import write_kb
 
 ASKING_FOR_A_PERSON = [
@@ -161,3 +165,46 @@ def test_questions_assessed_together_get_what_each_gets_alone(engine):
     assert together[0].hits and not together[1].hits
     assert [a.confidence for a in together] == pytest.approx(
         [a.confidence for a in alone], abs=1e-4)
+
+
+@contextmanager
+def article_reads(app: Flask) -> Iterator[list[str]]:
+    """The SQL statements reading articles or their chunks while the block runs."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        if "FROM articles" in statement or "FROM article_chunks" in statement:
+            seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_an_answer_given_once_is_given_again_without_reading_the_articles(bot_app, engine):
+    context = BotContext(language="en")
+    with article_reads(bot_app[0]) as first_reads:
+        first = engine.respond(context, "how can I track my parcel?")
+    with article_reads(bot_app[0]) as second_reads:
+        again = engine.respond(context, "how can I track my parcel?")
+    assert isinstance(first[0], Answer) and again == first
+    assert first_reads and not second_reads
+
+
+@pytest.mark.parametrize(("version", "kept"), [(1, True), (0, False)])
+def test_a_reply_is_kept_only_for_the_current_version_of_its_article(bot_app, engine, version,
+                                                                       kept):
+    ids = bot_app[2]
+    hit = SearchHit(ids["password"], version, chunk_id=-version - 1, score=1.0, dense=0.9,
+                    lexical=None, classifier=None)
+    decision = Decision(Outcome.ANSWER, (hit,), 0.9)
+    engine.actions(BotContext(language="en"), "password", decision)
+    with article_reads(bot_app[0]) as reads:
+        [action] = engine.actions(BotContext(language="en"), "password", decision)
+    assert isinstance(action, Answer) and action.citation.version == version
+    assert action.text.startswith("Click Forgot password")
+    assert bool(reads) is not kept

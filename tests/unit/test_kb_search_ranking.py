@@ -1,8 +1,10 @@
 """Fusing the dense, lexical and classifier scores into one article ranking."""
 
+import statistics
+
 import pytest
 
-from knowledge_base.search.ranking import PER_SIGNAL, Signals, rank
+from knowledge_base.search.ranking import LEXICAL_WEIGHT, PER_SIGNAL, Signals, rank
 
 
 def order(signals: Signals) -> list[int]:
@@ -62,3 +64,23 @@ def test_each_signal_contributes_at_most_per_signal_candidates():
     lexical = {a: float(a) for a in range(101, PER_SIGNAL + 111)}
     ranked = order(Signals(dense=dense, lexical=lexical))
     assert set(ranked) == set(range(11, PER_SIGNAL + 11)) | set(range(111, PER_SIGNAL + 111))
+
+
+def test_the_fused_score_sums_the_weighted_z_scores_of_each_signal():
+    dense, lexical, classifier = {1: 0.9, 2: 0.5, 3: 0.7}, {1: 2.0, 3: 6.0}, {1: -0.2, 2: -3.0}
+    ranked = {r.article_id: r.score for r in rank(Signals(dense, lexical, classifier))}
+    columns = [[0.9, 0.5, 0.7], [2.0, 0.0, 6.0], [-0.2, -3.0, -3.0]]  # misses filled
+
+    def z(values: list[float], n: int) -> float:
+        return (values[n] - statistics.fmean(values)) / statistics.pstdev(values)
+
+    expected = {a: z(columns[0], n) + LEXICAL_WEIGHT * z(columns[1], n) + z(columns[2], n)
+                for n, a in enumerate([1, 2, 3])}
+    assert ranked == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_signal_equal_on_every_candidate_adds_nothing():
+    ranked = rank(Signals(dense={1: 0.3, 2: 0.3, 3: 0.3}, lexical={1: 1.0, 2: 2.0, 3: 3.0}))
+    assert [r.article_id for r in ranked] == [3, 2, 1]
+    assert [r.score for r in ranked] == pytest.approx(
+        [LEXICAL_WEIGHT * z for z in (1.224744871391589, 0.0, -1.224744871391589)])
