@@ -137,7 +137,7 @@ def quarantine(uow: UnitOfWork, inbound_id: int, reason: str) -> InboundEmail:
 
 
 def set_aside(uow: UnitOfWork, inbound_id: int, reason: str) -> InboundEmail:
-    """``quarantine`` within the caller's transaction (it commits)."""
+    """``quarantine`` without the commit: the caller's transaction holds the change."""
     email = get_or_404(uow.session, InboundEmail, inbound_id, lock=True)
     if email.state == InboundState.PROCESSED:
         return email  # a concurrent attempt succeeded
