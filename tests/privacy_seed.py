@@ -219,7 +219,7 @@ def _loose_email() -> None:
     with unit_of_work() as uow:
         stored = email_intake.store(uow, raw_email(EMAIL, subject=f"Lost {MARKER}"),
                                     Source(InboundSource.API))
-        email_intake.quarantine(uow, stored.email.id, f"seeded {MARKER}")
+        email_intake.quarantine(uow, stored.email_id, f"seeded {MARKER}")
 
 
 def _imported(agent_id: int) -> None:

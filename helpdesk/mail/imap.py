@@ -297,7 +297,7 @@ def _take(mailbox_id: int, source: ImapSource, batch: list[tuple[int, bytes]]) -
 def _keep(uow: UnitOfWork, mailbox_id: int, reference: str, raw: bytes) -> int | None:
     try:
         return email_intake.keep(uow, raw, Source(InboundSource.IMAP, reference,
-                                                  mailbox_id)).email.id
+                                                  mailbox_id)).email_id
     except EmptyEmail:
         log.warning("skipped the empty message %s", reference)
         return None

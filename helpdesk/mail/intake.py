@@ -55,16 +55,15 @@ def ingest(raw: bytes, source: Source) -> Outcome:
     (with the first copy's conversation), unless it was never processed: then it is."""
     with unit_of_work() as uow:
         stored = email_intake.store(uow, raw, source)
-        if not stored.created and stored.email.state != InboundState.RECEIVED:
-            return _duplicate(_outcome(stored.email), source)
-        inbound_id = stored.email.id
-    return process(inbound_id)
+        if stored.earlier is not None and stored.earlier.state != InboundState.RECEIVED:
+            return _duplicate(_outcome(stored.earlier), source)
+    return process(stored.email_id)
 
 
 def store(raw: bytes, source: Source) -> int:
     """Commit the raw email (once per message) and return its id, to ``process`` next."""
     with unit_of_work() as uow:
-        return email_intake.store(uow, raw, source).email.id
+        return email_intake.store(uow, raw, source).email_id
 
 
 def process(inbound_id: int) -> Outcome:

@@ -40,22 +40,27 @@ def on_message_posted(event: events.DomainEvent) -> None:
 
 
 def on_conversations_opened(batch: list[events.DomainEvent]) -> None:
-    """The acknowledgements of a commit's new email conversations, in one transaction."""
+    """The acknowledgements of a commit's new email conversations, queued together; should
+    that fail, each is queued on its own, so one failing leaves the others be."""
     conversation_ids = [e.conversation_id for e in batch
                         if e.channel == Channel.EMAIL and e.conversation_id is not None]
     if not conversation_ids:
         return
     policy = MailPolicy.from_settings(current_app.config["COMPTOIR"])
-    with unit_of_work() as uow, uow.one_transaction():
-        for conversation_id in conversation_ids:
-            _queue_apart(uow, policy, conversation_id)
-
-
-def _queue_apart(uow: UnitOfWork, policy: MailPolicy, conversation_id: int) -> None:
-    """One acknowledgement failing is logged and leaves the others be."""
     try:
-        with uow.savepoint():
-            outbox.queue_acknowledgement(uow, policy, conversation_id)
+        with unit_of_work() as uow:
+            outbox.queue_acknowledgements(uow, policy, conversation_ids)
+    except Exception:
+        log.exception("the acknowledgements of %d conversations failed: queueing them one "
+                      "by one", len(conversation_ids))
+        for conversation_id in conversation_ids:
+            _acknowledge_alone(policy, conversation_id)
+
+
+def _acknowledge_alone(policy: MailPolicy, conversation_id: int) -> None:
+    try:
+        with unit_of_work() as uow:
+            outbox.queue_acknowledgements(uow, policy, [conversation_id])
     except Exception:
         log.exception("the acknowledgement of conversation %s failed", conversation_id)
 

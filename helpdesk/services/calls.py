@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import Insert, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from helpdesk import events
@@ -33,7 +32,7 @@ from helpdesk.models import (
 )
 from helpdesk.models.conversation import ALLOWED_TRANSITIONS
 from helpdesk.services import conversations, customers
-from helpdesk.services.common import get_or_404
+from helpdesk.services.common import get_or_404, insert_unless_present
 from helpdesk.services.timeline import customer_timeline
 from helpdesk.telephony import (
     UNANSWERED,
@@ -258,19 +257,12 @@ def _caller_customer(uow: UnitOfWork, external_id: str, caller: str | None) -> i
 def _locked_call(session: Session, event: CallEventIn, refs: _Refs, customer_id: int) -> Call:
     """The call's row, created by its first event, locked until commit: one call's events
     are applied one at a time."""
-    session.execute(_insert_unless_present(session).values(
+    session.execute(insert_unless_present(session, Call, "external_id").values(
         external_id=event.call_id, customer_id=customer_id, status=CallStatus.QUEUED,
         started_at=event.occurred_at, caller=refs.caller or "", called=refs.called))
     return session.scalars(select(Call).where(Call.external_id == event.call_id)
                            .with_for_update()
                            .execution_options(populate_existing=True)).one()
-
-
-def _insert_unless_present(session: Session) -> Insert:
-    """INSERT … ON CONFLICT DO NOTHING: concurrent first events of a call create one row (on
-    SQLite the statement also takes the write lock, which FOR UPDATE would not)."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(Call).on_conflict_do_nothing(index_elements=["external_id"])
 
 
 # --- applying an event --------------------------------------------------------------------

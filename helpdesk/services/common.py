@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import select, text
+from sqlalchemy import Insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
@@ -31,6 +33,28 @@ def get_or_404(session: Session, model: type[M], ident: int, *, lock: bool = Fal
         raise NotFound(f"{label.replace('_', ' ')} {ident} does not exist",
                        field=field or f"{label}_id")
     return obj
+
+
+def locked_rows(session: Session, model: type[M], idents: Sequence[int]) -> list[M]:
+    """``get_or_404(..., lock=True)`` for many rows at once, locked in id order (so two
+    callers never wait on each other crosswise); missing ids are left out."""
+    ordered = sorted(set(idents))
+    if not ordered:
+        return []
+    if session.get_bind().dialect.name == "sqlite":
+        table = model.__table__
+        session.execute(update(table).where(table.c.id.in_(ordered)).values(id=table.c.id))
+    return list(session.scalars(
+        select(model).where(model.id.in_(ordered)).order_by(model.id)  # type: ignore[attr-defined]
+        .with_for_update().execution_options(populate_existing=True)))
+
+
+def insert_unless_present(session: Session, model: type[Base], key: str) -> Insert:
+    """INSERT … ON CONFLICT (``key``) DO NOTHING: of concurrent inserts of one key, one row
+    is created and the others insert nothing, without failing the transaction (on SQLite
+    the statement also takes the write lock, which FOR UPDATE would not)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model).on_conflict_do_nothing(index_elements=[key])
 
 
 def take_sqlite_write_lock(session: Session, model: type[Base], ident: int) -> None:

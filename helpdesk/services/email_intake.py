@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from helpdesk import events
@@ -50,7 +49,7 @@ from helpdesk.models import (
 )
 from helpdesk.orm import utcnow
 from helpdesk.services import attachments, conversations, customers
-from helpdesk.services.common import get_or_404
+from helpdesk.services.common import get_or_404, insert_unless_present
 from helpdesk.services.conversations import MAX_BODY, NewMessage
 from helpdesk.uow import UnitOfWork
 
@@ -78,8 +77,8 @@ class Source:
 
 @dataclass(frozen=True)
 class Stored:
-    email: InboundEmail
-    created: bool  # False: the same message was stored before
+    email_id: int
+    earlier: InboundEmail | None = None  # the row of the same message, stored before
 
 
 def store(uow: UnitOfWork, raw: bytes, source: Source) -> Stored:
@@ -92,26 +91,23 @@ def store(uow: UnitOfWork, raw: bytes, source: Source) -> Stored:
 
 def keep(uow: UnitOfWork, raw: bytes, source: Source) -> Stored:
     """``store`` without the commit, so a batch of emails is kept in one transaction. A
-    savepoint guards the insert: a copy stored before (or concurrently) leaves the rest of
-    the batch."""
+    copy stored before (or concurrently) inserts nothing and leaves the rest of the batch
+    be."""
     if not raw.strip():
         raise EmptyEmail("the email is empty: send the whole raw message (RFC 822)",
                          field="body")
     digest = hashlib.sha256(raw).hexdigest()
     rfc_id = threading.normalized_message_id(_header(raw, "Message-ID"))
     key = rfc_id or f"sha256:{digest}"
-    email = InboundEmail(dedup_key=key, rfc_message_id=rfc_id, sha256=digest, raw=raw,
-                         size=len(raw), source=source.kind, mailbox_id=source.mailbox_id,
-                         source_ref=source.reference[:MAX_SOURCE_REF])
-    try:
-        with uow.session.begin_nested():
-            uow.session.add(email)
-    except IntegrityError:  # stored before, or by a concurrent call: that row is the answer
-        existing = _stored(uow.session, key)
-        if existing is None:
-            raise
-        return Stored(existing, created=False)
-    return Stored(email, created=True)
+    email_id = uow.session.scalar(
+        insert_unless_present(uow.session, InboundEmail, "dedup_key").values(
+            dedup_key=key, rfc_message_id=rfc_id, sha256=digest, raw=raw, size=len(raw),
+            source=source.kind, mailbox_id=source.mailbox_id,
+            source_ref=source.reference[:MAX_SOURCE_REF]).returning(InboundEmail.id))
+    if email_id is not None:
+        return Stored(email_id)
+    earlier = _stored(uow.session, key)
+    return Stored(earlier.id, earlier)
 
 
 def process(uow: UnitOfWork, inbound_id: int, *, storage: Path) -> InboundEmail:
@@ -399,8 +395,9 @@ def _owns(conversation: Conversation | None, customer_id: int) -> bool:
     return conversation is not None and conversation.customer_id == customer_id
 
 
-def _stored(session: Session, dedup_key: str) -> InboundEmail | None:
-    return session.scalar(select(InboundEmail).where(InboundEmail.dedup_key == dedup_key))
+def _stored(session: Session, dedup_key: str) -> InboundEmail:
+    """The row that kept this key: committed, or inserted by this transaction."""
+    return session.scalars(select(InboundEmail).where(InboundEmail.dedup_key == dedup_key)).one()
 
 
 def _header(raw: bytes, name: str) -> str | None:

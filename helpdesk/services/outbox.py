@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parseaddr
+from itertools import groupby, islice
+from operator import itemgetter
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
@@ -58,7 +60,7 @@ from helpdesk.models import (
 from helpdesk.orm import utcnow
 from helpdesk.sanitize import sanitize_html
 from helpdesk.services import csat
-from helpdesk.services.common import get_or_404
+from helpdesk.services.common import get_or_404, locked_rows
 from helpdesk.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -151,27 +153,39 @@ def queue_missed_replies(uow_factory: Callable[[], UnitOfWork], policy: MailPoli
     return len(missed)
 
 
-def queue_acknowledgement(uow: UnitOfWork, policy: MailPolicy,
-                          conversation_id: int) -> OutboundEmail | None:
-    """Acknowledge a conversation that an email opened: once, never to a bouncing address,
-    and at most ``ack_rate_limit_per_hour`` to one sender (robots answering robots)."""
-    conversation = get_or_404(uow.session, Conversation, conversation_id)
-    if not _opened_by_email(uow.session, conversation.id):
-        return None
-    # Serialises the customer's acknowledgements, so the count below stays true.
-    customer = get_or_404(uow.session, Customer, conversation.customer_id, lock=True)
-    to = _customer_address(uow.session, conversation)
-    if to is None or not _may_send_automatic(uow.session, conversation, to,
-                                             OutboundKind.ACKNOWLEDGEMENT):
-        return None
-    if _acknowledged_lately(uow.session, to) >= policy.ack_rate_limit_per_hour:
+def queue_acknowledgements(uow: UnitOfWork, policy: MailPolicy,
+                           conversation_ids: Sequence[int]) -> list[OutboundEmail]:
+    """Acknowledge the conversations that emails opened, in their order: once each, never
+    to a bouncing address, and at most ``ack_rate_limit_per_hour`` to one sender (robots
+    answering robots). A few queries read what all of them need."""
+    conversations = _opened_by_email(uow.session, conversation_ids)
+    # Serialises the customers' acknowledgements, so the counts below stay true.
+    locked_rows(uow.session, Customer, [c.customer_id for c in conversations])
+    recipients = _automatic_recipients(uow.session, conversations,
+                                       OutboundKind.ACKNOWLEDGEMENT)
+    envelopes = _envelopes(uow.session, policy,
+                           [c for c in conversations if c.id in recipients])
+    sent = _acknowledged_lately(uow.session, set(recipients.values()))
+    mails = []
+    for conversation in conversations:
+        to = recipients.get(conversation.id)
+        if to is not None and _within_rate_limit(policy, sent, to):
+            mails.append(_composed(policy, conversation, OutboundKind.ACKNOWLEDGEMENT, to,
+                                   _greeting_context(conversation.customer),
+                                   envelopes[conversation.id]))
+    _add(uow.session, mails)
+    uow.commit()
+    return mails
+
+
+def _within_rate_limit(policy: MailPolicy, sent: Counter[str], to: str) -> bool:
+    """Counts the acknowledgement to ``to`` when the hour's limit lets it go."""
+    if sent[to] >= policy.ack_rate_limit_per_hour:
         log.info("no acknowledgement to %s: %s sent in the last hour", to,
                  policy.ack_rate_limit_per_hour)
-        return None
-    mail = _queue(uow.session, policy, conversation, OutboundKind.ACKNOWLEDGEMENT, to,
-                  _greeting_context(customer))
-    uow.commit()
-    return mail
+        return False
+    sent[to] += 1
+    return True
 
 
 def queue_solved_survey(uow: UnitOfWork, policy: MailPolicy,
@@ -182,9 +196,9 @@ def queue_solved_survey(uow: UnitOfWork, policy: MailPolicy,
     if (conversation.channel != Channel.EMAIL
             or conversation.status != ConversationStatus.SOLVED):
         return None
-    to = _customer_address(uow.session, conversation)
-    if to is None or not _may_send_automatic(uow.session, conversation, to,
-                                             OutboundKind.SOLVED_SURVEY):
+    to = _automatic_recipients(uow.session, [conversation],
+                               OutboundKind.SOLVED_SURVEY).get(conversation.id)
+    if to is None:
         return None
     links = csat.rating_links(policy.public_url, policy.secret_key, conversation.id)
     mail = _queue(uow.session, policy, conversation, OutboundKind.SOLVED_SURVEY, to,
@@ -193,30 +207,55 @@ def queue_solved_survey(uow: UnitOfWork, policy: MailPolicy,
     return mail
 
 
+@dataclass(frozen=True)
+class _Envelope:
+    """What a conversation's mail carries besides its content."""
+
+    sender: tuple[str, str]  # (name, address); ("", "") when there is none
+    locale: str
+    in_reply_to: str | None
+    references: list[str]
+
+
 def _queue(session: Session, policy: MailPolicy, conversation: Conversation,
            kind: OutboundKind, to: str | None, context: dict[str, Any], *,
            message: Message | None = None, cc: Iterable[str] = ()) -> OutboundEmail:
-    """Render and add the mail; without a sender or a recipient it fails at once, visibly."""
-    name, address = _sender(session, policy, conversation)
-    rendered = render_mail(kind, customer_locale(session, policy, conversation),
-                           {**context, "topic": conversation.subject,
-                            "reference": conversation.id})
-    in_reply_to, references = _thread_ids(session, conversation.id)
+    """Render and add one mail of the conversation."""
+    envelope = _envelopes(session, policy, [conversation])[conversation.id]
+    mail = _composed(policy, conversation, kind, to, context, envelope, message=message,
+                     cc=cc)
+    _add(session, [mail])
+    return mail
+
+
+def _composed(policy: MailPolicy, conversation: Conversation, kind: OutboundKind,
+              to: str | None, context: dict[str, Any], envelope: _Envelope, *,
+              message: Message | None = None, cc: Iterable[str] = ()) -> OutboundEmail:
+    """The rendered mail; without a sender or a recipient it fails at once, visibly."""
+    name, address = envelope.sender
+    rendered = render_mail(kind, envelope.locale, {**context, "topic": conversation.subject,
+                                                   "reference": conversation.id})
     mail = OutboundEmail(
         conversation_id=conversation.id, message_id=message.id if message else None,
         kind=kind, from_name=name, from_address=address, to_address=to or "",
         cc_addresses=list(cc), subject=f"{rendered.subject} {subject_tag(conversation.id)}",
         reply_to=reply_address(address, conversation.id) if address else "",
-        rfc_message_id=new_message_id(address, conversation.id), in_reply_to=in_reply_to,
-        references=references, text=rendered.text, html=rendered.html,
-        auto_submitted=kind.automatic)
+        rfc_message_id=new_message_id(address, conversation.id),
+        in_reply_to=envelope.in_reply_to, references=envelope.references,
+        text=rendered.text, html=rendered.html, auto_submitted=kind.automatic)
     if not address or not to:
         mail.state, mail.last_error = OutboundState.FAILED, NO_RECIPIENT if address else NO_SENDER
-    session.add(mail)
-    session.flush()
-    claim_message_id(session, mail.rfc_message_id, conversation.id, mail.message_id)  # new
-    _show_on_message(session, mail)
     return mail
+
+
+def _add(session: Session, mails: list[OutboundEmail]) -> None:
+    """Add the mails (one INSERT for them all) and register their Message-IDs."""
+    session.add_all(mails)
+    session.flush()
+    for mail in mails:
+        claim_message_id(session, mail.rfc_message_id, mail.conversation_id,
+                         mail.message_id)  # new
+        _show_on_message(session, mail)
 
 
 # --- sending ------------------------------------------------------------------------------
@@ -321,22 +360,47 @@ def _goes_by_email(message: Message, conversation: Conversation) -> bool:
 
 
 def _customer_address(session: Session, conversation: Conversation) -> str | None:
-    """Where the customer reads: the address a chat visitor left, else the one they last
+    """Where the customer reads (see ``_customer_addresses``)."""
+    return _customer_addresses(session, [conversation]).get(conversation.id)
+
+
+def _customer_addresses(session: Session,
+                        conversations: Sequence[Conversation]) -> dict[int, str]:
+    """Where each customer reads: the address a chat visitor left, else the one they last
     wrote from (its Reply-To first), else their first working email identity."""
-    if conversation.channel == Channel.CHAT:
-        address = conversation.handoff.get("reply_by_email")
-    else:
-        address = (_address_written_from(session, conversation)
-                   or _email_identity(conversation.customer))
-    return address.lower() if address else None
+    written = _addresses_written_from(
+        session, [c for c in conversations if c.channel != Channel.CHAT])
+    addresses = {}
+    for conversation in conversations:
+        if conversation.channel == Channel.CHAT:
+            address = conversation.handoff.get("reply_by_email")
+        else:
+            address = written.get(conversation.id) or _email_identity(conversation.customer)
+        if address:
+            addresses[conversation.id] = address.lower()
+    return addresses
 
 
-def _address_written_from(session: Session, conversation: Conversation) -> str | None:
-    metas = session.scalars(
-        select(Message.meta).where(Message.conversation_id == conversation.id,
-                                   Message.author_kind == AuthorKind.CUSTOMER,
-                                   Message.author_id == conversation.customer_id)
-        .order_by(Message.seq.desc()).limit(ADDRESSES_SCANNED))
+def _addresses_written_from(session: Session,
+                            conversations: Sequence[Conversation]) -> dict[int, str]:
+    """The address each customer last wrote from, among their latest messages."""
+    if not conversations:
+        return {}
+    authors = [and_(Message.conversation_id == c.id, Message.author_id == c.customer_id)
+               for c in conversations]
+    rows = session.execute(
+        select(Message.conversation_id, Message.meta)
+        .where(Message.author_kind == AuthorKind.CUSTOMER, or_(*authors))
+        .order_by(Message.conversation_id, Message.seq.desc()))
+    addresses: dict[int, str] = {}
+    for conversation_id, metas in groupby(rows, key=itemgetter(0)):
+        address = _written_from(meta for _, meta in islice(metas, ADDRESSES_SCANNED))
+        if address:
+            addresses[conversation_id] = address
+    return addresses
+
+
+def _written_from(metas: Iterable[dict[str, Any]]) -> str | None:
     for meta in metas:
         headers = meta.get("email") or {}
         for address in [*(headers.get("reply_to") or []), headers.get("from")]:
@@ -359,21 +423,39 @@ def _copied(session: Session, conversation_id: int, to: str | None) -> list[str]
     return [e for e in emails if e != to]
 
 
-def _sender(session: Session, policy: MailPolicy,
-            conversation: Conversation) -> tuple[str, str]:
-    """(name, address) of the mailbox the conversation's mail came through, else of one
-    of its queue's, else of ``mail_from``; ("", "") when there is none."""
-    mailbox = session.scalar(
-        select(Mailbox).join(InboundEmail, InboundEmail.mailbox_id == Mailbox.id)
-        .where(InboundEmail.conversation_id == conversation.id)
-        .order_by(InboundEmail.id.desc()).limit(1))
-    if mailbox is None and conversation.queue_id is not None:
-        mailbox = session.scalar(select(Mailbox).where(
-            Mailbox.queue_id == conversation.queue_id, Mailbox.active.is_(True))
-            .order_by(Mailbox.id).limit(1))
-    if mailbox is not None:
-        return mailbox.name, mailbox.address
-    return parseaddr(policy.mail_from) if policy.mail_from else ("", "")
+def _envelopes(session: Session, policy: MailPolicy,
+               conversations: Sequence[Conversation]) -> dict[int, _Envelope]:
+    """Each conversation's sender, language and thread headers, read together."""
+    senders = _senders(session, policy, conversations)
+    threads = _thread_ids(session, [c.id for c in conversations])
+    return {c.id: _Envelope(senders[c.id], customer_locale(session, policy, c),
+                            *threads.get(c.id, (None, [])))
+            for c in conversations}
+
+
+def _senders(session: Session, policy: MailPolicy,
+             conversations: Sequence[Conversation]) -> dict[int, tuple[str, str]]:
+    """(name, address) of the mailbox each conversation's mail last came through, else of
+    one of its queue's, else of ``mail_from``; ("", "") when there is none."""
+    received = dict(session.execute(
+        select(InboundEmail.conversation_id, Mailbox)
+        .join(Mailbox, InboundEmail.mailbox_id == Mailbox.id)
+        .where(InboundEmail.conversation_id.in_([c.id for c in conversations]))
+        .order_by(InboundEmail.id)).all())
+    default = parseaddr(policy.mail_from) if policy.mail_from else ("", "")
+    senders = {}
+    for conversation in conversations:
+        mailbox = received.get(conversation.id) or _queue_mailbox(session, conversation)
+        senders[conversation.id] = (mailbox.name, mailbox.address) if mailbox else default
+    return senders
+
+
+def _queue_mailbox(session: Session, conversation: Conversation) -> Mailbox | None:
+    if conversation.queue_id is None:
+        return None
+    return session.scalar(select(Mailbox).where(
+        Mailbox.queue_id == conversation.queue_id, Mailbox.active.is_(True))
+        .order_by(Mailbox.id).limit(1))
 
 
 def customer_locale(session: Session, policy: MailPolicy, conversation: Conversation) -> str:
@@ -387,47 +469,67 @@ def customer_locale(session: Session, policy: MailPolicy, conversation: Conversa
     return policy.default_locale
 
 
-def _thread_ids(session: Session, conversation_id: int) -> tuple[str | None, list[str]]:
-    """In-Reply-To: the customer's latest email (else the latest known); References: the
-    conversation's Message-IDs, oldest first, ending with the one replied to."""
+def _thread_ids(session: Session,
+                conversation_ids: Sequence[int]) -> dict[int, tuple[str | None, list[str]]]:
+    """Per conversation, In-Reply-To: the customer's latest email (else the latest known);
+    References: the conversation's Message-IDs, oldest first, ending with the one replied
+    to. Conversations without a Message-ID are left out."""
     rows = session.execute(
-        select(EmailMessageRef.rfc_message_id, Message.author_kind)
+        select(EmailMessageRef.conversation_id, EmailMessageRef.rfc_message_id,
+               Message.author_kind)
         .outerjoin(Message, Message.id == EmailMessageRef.message_id)
-        .where(EmailMessageRef.conversation_id == conversation_id)
-        .order_by(EmailMessageRef.id)).all()
+        .where(EmailMessageRef.conversation_id.in_(conversation_ids))
+        .order_by(EmailMessageRef.conversation_id, EmailMessageRef.id))
+    return {conversation_id: _thread_headers(list(refs))
+            for conversation_id, refs in groupby(rows, key=itemgetter(0))}
+
+
+def _thread_headers(rows: list[Row[Any]]) -> tuple[str, list[str]]:
     known = [row.rfc_message_id for row in rows]
     inbound = [row.rfc_message_id for row in rows if row.author_kind == AuthorKind.CUSTOMER]
-    parent = inbound[-1] if inbound else (known[-1] if known else None)
-    if parent is None:
-        return None, []
+    parent = inbound[-1] if inbound else known[-1]
     return parent, [*[i for i in known if i != parent][-(MAX_REFERENCES - 1):], parent]
 
 
 # --- what automatic mail checks -----------------------------------------------------------
 
 
-def _opened_by_email(session: Session, conversation_id: int) -> bool:
-    return session.scalar(select(InboundEmail.id).where(
-        InboundEmail.conversation_id == conversation_id,
-        InboundEmail.outcome == IntakeOutcome.NEW_CONVERSATION).limit(1)) is not None
+def _opened_by_email(session: Session, conversation_ids: Sequence[int]) -> list[Conversation]:
+    """The conversations among these that an email opened, in the order given."""
+    opened = {c.id: c for c in session.scalars(
+        select(Conversation).where(Conversation.id.in_(conversation_ids), select(
+            InboundEmail.id).where(InboundEmail.conversation_id == Conversation.id,
+                                   InboundEmail.outcome == IntakeOutcome.NEW_CONVERSATION)
+            .exists()))}
+    return [opened[i] for i in dict.fromkeys(conversation_ids) if i in opened]
 
 
-def _may_send_automatic(session: Session, conversation: Conversation, to: str,
-                        kind: OutboundKind) -> bool:
-    """Not twice the same kind in one conversation, never to an address that bounced."""
-    already = session.scalar(select(OutboundEmail.id).where(
-        OutboundEmail.conversation_id == conversation.id, OutboundEmail.kind == kind)
-        .limit(1)) is not None
-    bouncing = session.scalar(select(Identity.id).where(
-        Identity.kind == IdentityKind.EMAIL, Identity.value == to,
-        Identity.bouncing.is_(True)).limit(1)) is not None
-    return not already and not bouncing
+def _automatic_recipients(session: Session, conversations: Sequence[Conversation],
+                          kind: OutboundKind) -> dict[int, str]:
+    """Where each conversation's automatic mail of ``kind`` may go: not twice in one
+    conversation, never to an address that bounced."""
+    addresses = _customer_addresses(session, conversations)
+    if not addresses:
+        return {}
+    already = set(session.scalars(select(OutboundEmail.conversation_id).where(
+        OutboundEmail.conversation_id.in_(addresses), OutboundEmail.kind == kind)))
+    bouncing = set(session.scalars(select(Identity.value).where(
+        Identity.kind == IdentityKind.EMAIL, Identity.value.in_(set(addresses.values())),
+        Identity.bouncing.is_(True))))
+    return {conversation_id: to for conversation_id, to in addresses.items()
+            if conversation_id not in already and to not in bouncing}
 
 
-def _acknowledged_lately(session: Session, to: str) -> int:
-    return session.scalar(select(func.count()).select_from(OutboundEmail).where(
-        OutboundEmail.kind == OutboundKind.ACKNOWLEDGEMENT, OutboundEmail.to_address == to,
-        OutboundEmail.created_at > utcnow() - timedelta(hours=1))) or 0
+def _acknowledged_lately(session: Session, addresses: set[str]) -> Counter[str]:
+    """Acknowledgements sent to each address in the last hour."""
+    if not addresses:
+        return Counter()
+    return Counter(dict(session.execute(
+        select(OutboundEmail.to_address, func.count())
+        .where(OutboundEmail.kind == OutboundKind.ACKNOWLEDGEMENT,
+               OutboundEmail.to_address.in_(addresses),
+               OutboundEmail.created_at > utcnow() - timedelta(hours=1))
+        .group_by(OutboundEmail.to_address)).all()))
 
 
 # --- template contexts --------------------------------------------------------------------

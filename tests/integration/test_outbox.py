@@ -8,6 +8,7 @@ import ipaddress
 import socket
 import ssl
 import threading
+from collections import Counter
 from dataclasses import replace
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -357,6 +358,38 @@ def test_an_auto_responder_gets_no_more_acknowledgements_than_the_limit(
     with clock_at(utcnow() + timedelta(hours=1, minutes=1)):
         deliver(raw_email(sender=robot, subject="Ticket 99 opened"))
     assert len(outgoing(mail_app, OutboundKind.ACKNOWLEDGEMENT)) == len(acks) + 1
+
+
+def test_one_batchs_acknowledgements_share_the_limit_and_each_threads(mail_app):
+    robot, limit = "robot@elsewhere.example", mail_app.config["COMPTOIR"].ack_rate_limit_per_hour
+    raws = [raw_email(sender=robot, subject=f"Ticket {n} opened", message_id=f"t{n}@robot.example")
+            for n in range(limit + 2)]
+    raws.append(raw_email(message_id="parcel@mail.example"))
+    with mail_app.app_context():
+        intake.process_batch([intake.store(raw, Source(InboundSource.IMAP, f"uid {n}"))
+                              for n, raw in enumerate(raws)])
+    acks = outgoing(mail_app, OutboundKind.ACKNOWLEDGEMENT)
+    assert Counter(a.to_address for a in acks) == {robot: limit, "ada@example.com": 1}
+    assert [a.in_reply_to for a in acks] == [
+        *(f"t{n}@robot.example" for n in range(limit)), "parcel@mail.example"]
+    assert len({a.conversation_id for a in acks}) == len(acks)
+
+
+def test_when_the_batch_of_acknowledgements_fails_each_is_queued_alone(mail_app, monkeypatch):
+    real = outbox._composed
+
+    def composed(policy, conversation, *rest, **options):
+        if conversation.subject == "Broken":
+            raise RuntimeError("the template exploded")
+        return real(policy, conversation, *rest, **options)
+    monkeypatch.setattr(outbox, "_composed", composed)
+    raws = [raw_email(sender=f"{name}@example.com", subject=subject)
+            for name, subject in (("ada", "Parcel"), ("bob", "Broken"), ("cy", "Refund"))]
+    with mail_app.app_context():
+        intake.process_batch([intake.store(raw, Source(InboundSource.IMAP, f"uid {n}"))
+                              for n, raw in enumerate(raws)])
+    acks = outgoing(mail_app, OutboundKind.ACKNOWLEDGEMENT)
+    assert [a.to_address for a in acks] == ["ada@example.com", "cy@example.com"]
 
 
 # --- retries ------------------------------------------------------------------------------

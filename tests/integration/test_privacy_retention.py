@@ -141,7 +141,7 @@ def test_email_sources_are_purged_the_messages_stay(app, make, admin):
         new = intake.ingest(raw_email("b@example.com"), Source(InboundSource.API))
         with unit_of_work() as uow:
             held = email_intake.store(uow, raw_email("c@example.com"),
-                                      Source(InboundSource.API)).email.id
+                                      Source(InboundSource.API)).email_id
             email_intake.quarantine(uow, held, "held")
             for email_id in (old.inbound_id, held):
                 uow.session.get(InboundEmail, email_id).received_at = utcnow() - timedelta(
