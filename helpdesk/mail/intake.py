@@ -84,20 +84,20 @@ def process_batch(inbound_ids: Sequence[int]) -> list[Outcome]:
     email is processed in a transaction of its own."""
     try:
         with unit_of_work() as uow, uow.one_transaction():
-            emails = [_processed_or_set_aside(uow, i) for i in inbound_ids]
-            return [_outcome(e) for e in emails]
+            claimed = email_intake.claim(uow, inbound_ids)
+            return [_outcome(_processed_or_set_aside(uow, c)) for c in claimed]
     except Exception:
         log.exception("a batch of %d emails failed: processing them one by one",
                       len(inbound_ids))
         return [process(i) for i in inbound_ids]
 
 
-def _processed_or_set_aside(uow: UnitOfWork, inbound_id: int) -> InboundEmail:
+def _processed_or_set_aside(uow: UnitOfWork, claimed: email_intake.Claimed) -> InboundEmail:
     try:
         with uow.savepoint():
-            return email_intake.process(uow, inbound_id, storage=storage_dir())
+            return email_intake.process_claimed(uow, claimed, storage=storage_dir())
     except Exception as exc:  # whatever it is, the email waits in the quarantine
-        email = email_intake.set_aside(uow, inbound_id, _reason(exc))
+        email = email_intake.set_aside(uow, claimed.email.id, _reason(exc))
         _log_quarantined(email, exc)
         return email
 

@@ -21,7 +21,7 @@ import base64
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from email.utils import getaddresses
 
@@ -104,10 +104,18 @@ def claim_message_id(session: Session, rfc_id: str, conversation_id: int,
 
 def conversation_of_message_id(session: Session, rfc_id: str | None) -> int | None:
     """The conversation a Message-ID was sent or received in, if any."""
-    if rfc_id is None:
-        return None
-    return session.scalar(select(EmailMessageRef.conversation_id)
-                          .where(EmailMessageRef.rfc_message_id == rfc_id))
+    return conversations_of_message_ids(session, [rfc_id]).get(rfc_id) if rfc_id else None
+
+
+def conversations_of_message_ids(session: Session, rfc_ids: Iterable[str]) -> dict[str, int]:
+    """The conversation each of these Message-IDs was sent or received in (the unknown
+    ones are left out), in one query."""
+    wanted = set(rfc_ids)
+    if not wanted:
+        return {}
+    return dict(session.execute(
+        select(EmailMessageRef.rfc_message_id, EmailMessageRef.conversation_id)
+        .where(EmailMessageRef.rfc_message_id.in_(wanted))).all())
 
 
 def find_thread(session: Session, email: ParsedEmail,
@@ -144,12 +152,7 @@ def _candidates(session: Session, email: ParsedEmail) -> Iterator[tuple[ThreadRu
 def _by_message_ids(session: Session, email: ParsedEmail) -> Iterator[tuple[ThreadRule, int]]:
     wanted = [(ThreadRule.IN_REPLY_TO, i) for i in email.in_reply_to] + [
         (ThreadRule.REFERENCES, i) for i in reversed(email.references[-MAX_REFERENCES:])]
-    if not wanted:
-        return
-    rows = session.execute(
-        select(EmailMessageRef.rfc_message_id, EmailMessageRef.conversation_id)
-        .where(EmailMessageRef.rfc_message_id.in_({i for _rule, i in wanted})))
-    known = {rfc_id: conversation_id for rfc_id, conversation_id in rows}
+    known = conversations_of_message_ids(session, (i for _rule, i in wanted))
     yield from ((rule, known[i]) for rule, i in wanted if i in known)
 
 

@@ -29,24 +29,32 @@ def get_or_404(session: Session, model: type[M], ident: int, *, lock: bool = Fal
         take_sqlite_write_lock(session, model, ident)
     obj = session.get(model, ident, with_for_update=lock or None, populate_existing=lock)
     if obj is None:
-        label = _label(model)
-        raise NotFound(f"{label.replace('_', ' ')} {ident} does not exist",
-                       field=field or f"{label}_id")
+        raise _not_found(model, ident, field)
     return obj
 
 
+def _not_found(model: type[Base], ident: int, field: str | None = None) -> NotFound:
+    label = _label(model)
+    return NotFound(f"{label.replace('_', ' ')} {ident} does not exist",
+                    field=field or f"{label}_id")
+
+
 def locked_rows(session: Session, model: type[M], idents: Sequence[int]) -> list[M]:
-    """``get_or_404(..., lock=True)`` for many rows at once, locked in id order (so two
-    callers never wait on each other crosswise); missing ids are left out."""
+    """``get_or_404(..., lock=True)`` for many rows at once, in id order (so two callers
+    never wait on each other crosswise); the first id missing raises NotFound."""
     ordered = sorted(set(idents))
     if not ordered:
         return []
     if session.get_bind().dialect.name == "sqlite":
         table = model.__table__
         session.execute(update(table).where(table.c.id.in_(ordered)).values(id=table.c.id))
-    return list(session.scalars(
+    rows = list(session.scalars(
         select(model).where(model.id.in_(ordered)).order_by(model.id)  # type: ignore[attr-defined]
         .with_for_update().execution_options(populate_existing=True)))
+    missing = sorted(set(ordered) - {row.id for row in rows})  # type: ignore[attr-defined]
+    if missing:
+        raise _not_found(model, missing[0])
+    return rows
 
 
 def insert_unless_present(session: Session, model: type[Base], key: str) -> Insert:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from email.parser import BytesHeaderParser
 from pathlib import Path
@@ -49,7 +50,7 @@ from helpdesk.models import (
 )
 from helpdesk.orm import utcnow
 from helpdesk.services import attachments, conversations, customers
-from helpdesk.services.common import get_or_404, insert_unless_present
+from helpdesk.services.common import get_or_404, insert_unless_present, locked_rows
 from helpdesk.services.conversations import MAX_BODY, NewMessage
 from helpdesk.uow import UnitOfWork
 
@@ -110,15 +111,38 @@ def keep(uow: UnitOfWork, raw: bytes, source: Source) -> Stored:
     return Stored(earlier.id, earlier)
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """A stored email locked until commit, with the conversation that already holds its
+    Message-ID, if any: our own mail coming back (a loop, a Bcc), or a copy of a message
+    already in."""
+
+    email: InboundEmail
+    known: int | None
+
+
+def claim(uow: UnitOfWork, inbound_ids: Sequence[int]) -> list[Claimed]:
+    """Lock stored emails for processing, in the order given: two queries for them all
+    (an id that is no email raises NotFound)."""
+    emails = {e.id: e for e in locked_rows(uow.session, InboundEmail, inbound_ids)}
+    known = threading.conversations_of_message_ids(
+        uow.session, (e.rfc_message_id for e in emails.values() if e.rfc_message_id))
+    return [Claimed(emails[i], known.get(emails[i].rfc_message_id or "")) for i in inbound_ids]
+
+
 def process(uow: UnitOfWork, inbound_id: int, *, storage: Path) -> InboundEmail:
     """Parse, thread and record a stored email, all in one transaction (``storage``: the
     attachments folder). An email already processed or quarantined is returned as it is."""
-    email = get_or_404(uow.session, InboundEmail, inbound_id, lock=True)
+    [claimed] = claim(uow, [inbound_id])
+    return process_claimed(uow, claimed, storage=storage)
+
+
+def process_claimed(uow: UnitOfWork, claimed: Claimed, *, storage: Path) -> InboundEmail:
+    """``process`` for an email the caller has claimed."""
+    email, known = claimed.email, claimed.known
     if email.state != InboundState.RECEIVED:
         return email
     parsed = parse_email(email.raw)
-    # Our own mail coming back (a loop, a Bcc), or a copy of a message already in.
-    known = threading.conversation_of_message_id(uow.session, email.rfc_message_id)
     with uow.one_transaction():
         sender = _sender(uow, parsed) if known is None else None
         _dispatch(uow, email, parsed, sender, known, storage)

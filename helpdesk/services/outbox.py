@@ -160,7 +160,8 @@ def queue_acknowledgements(uow: UnitOfWork, policy: MailPolicy,
     answering robots). A few queries read what all of them need."""
     conversations = _opened_by_email(uow.session, conversation_ids)
     # Serialises the customers' acknowledgements, so the counts below stay true.
-    locked_rows(uow.session, Customer, [c.customer_id for c in conversations])
+    customers = {c.id: c for c in locked_rows(uow.session, Customer,
+                                              [c.customer_id for c in conversations])}
     recipients = _automatic_recipients(uow.session, conversations,
                                        OutboundKind.ACKNOWLEDGEMENT)
     envelopes = _envelopes(uow.session, policy,
@@ -171,7 +172,7 @@ def queue_acknowledgements(uow: UnitOfWork, policy: MailPolicy,
         to = recipients.get(conversation.id)
         if to is not None and _within_rate_limit(policy, sent, to):
             mails.append(_composed(policy, conversation, OutboundKind.ACKNOWLEDGEMENT, to,
-                                   _greeting_context(conversation.customer),
+                                   _greeting_context(customers[conversation.customer_id]),
                                    envelopes[conversation.id]))
     _add(uow.session, mails)
     uow.commit()
