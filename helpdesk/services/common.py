@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import Insert, select, text, update
+from sqlalchemy import Insert, event, inspect, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm.util import identity_key
 
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
 from helpdesk.orm import Base
@@ -25,12 +26,38 @@ def get_or_404(session: Session, model: type[M], ident: int, *, lock: bool = Fal
     ``lock`` serialises the writers of this row until commit and re-reads it even when
     the session already holds it, so the caller decides on the committed state.
     """
+    if lock and (mine := _inserted_here(session, model, ident)) is not None:
+        return mine
     if lock:
         take_sqlite_write_lock(session, model, ident)
     obj = session.get(model, ident, with_for_update=lock or None, populate_existing=lock)
     if obj is None:
         raise _not_found(model, ident, field)
     return obj
+
+
+# Rows this session's transaction inserted: nobody else sees them before the commit, so
+# locking and re-reading one would only cost a query.
+INSERTED = "comptoir.inserted"
+
+
+@event.listens_for(Session, "pending_to_persistent")
+def _note_inserted(session: Session, instance: object) -> None:
+    session.info.setdefault(INSERTED, set()).add(inspect(instance).identity_key)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_inserted(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # a savepoint's rows stay the transaction's
+        session.info.pop(INSERTED, None)
+
+
+def _inserted_here(session: Session, model: type[M], ident: int) -> M | None:
+    key = identity_key(model, ident)
+    if key not in session.info.get(INSERTED, ()):
+        return None
+    obj = session.identity_map.get(key)  # gone when a savepoint rolled its insert back
+    return obj if obj is not None and not inspect(obj).expired else None
 
 
 def _not_found(model: type[Base], ident: int, field: str | None = None) -> NotFound:
