@@ -43,7 +43,12 @@ Floats = npt.NDArray[np.float64]
 HITS = 5  # hits the decision looks at
 FLOOR_LOG_PROBABILITY = -30.0  # a classifier log-probability below this says nothing more
 FEATURES = ("scorer_probability", "scorer_best", "text_probability", "text_best",
-            "classifier", "classifier_margin", "dense", "lexical", "score", "score_margin")
+            "classifier", "classifier_margin", "dense", "lexical", "score", "score_margin",
+            "scorer_margin", "scorer_entropy", "text_margin", "scorer_agrees", "text_agrees",
+            "lexical_agrees", "nearest_share", "nearest_agrees", "nearest_three", "centroid")
+NEAREST = 10  # example questions around the query whose articles are counted
+NEAREST_OF_BEST = 3  # the best article's closest example questions, averaged
+BLOCK = 256  # queries compared with every example question at once
 MIN_QUESTION_ARTICLES = 4  # fewer articles with example questions: nothing to calibrate on
 MIN_QUERIES = 20  # of each kind, over all folds
 SCORER_REGULARISATION = 1.0
@@ -58,7 +63,10 @@ class CalibrationSettings:
     handover_weight: float = 0.2
     folds: int = 4
     held_out_share: float = 0.2  # of each in-scope article's example questions
-    max_queries: int = 300  # of each kind (in scope, out of scope) per fold
+    # Of each kind (in scope, out of scope) per fold: searched in batches, so every held-out
+    # question of a knowledge base of a few thousand questions counts (a sample of a few
+    # hundred moved the line by several points from one knowledge base to a similar one).
+    max_queries: int = 2000
     seed: int = 0
 
 
@@ -117,25 +125,75 @@ class TextScorer:
         return [dict(zip(self.article_ids, row, strict=True)) for row in scores.tolist()]
 
 
+class Neighbourhood:
+    """Where the query sits among the example questions: whether those nearest to it are
+    the best hit's, and how close the best hit's own questions and centre are. A question
+    on a topic the knowledge base lacks lands between articles rather than inside one."""
+
+    def __init__(self, vectors: Vectors, articles: npt.NDArray[np.int64]) -> None:
+        self._vectors = vectors
+        self._articles = articles
+        self._members = {int(a): np.flatnonzero(articles == a) for a in np.unique(articles)}
+        self._centres = {a: _unit(vectors[members].mean(axis=0))
+                         for a, members in self._members.items()}
+
+    @classmethod
+    def train(cls, questions: Mapping[int, Vectors]) -> Neighbourhood | None:
+        """None when there are too few or too many articles (as the scorers)."""
+        articles = [a for a, vectors in questions.items() if len(vectors)]
+        if not MIN_ARTICLES <= len(articles) <= MAX_ARTICLES:
+            return None
+        return cls(np.vstack([questions[a] for a in articles]).astype(np.float32),
+                   np.concatenate([np.full(len(questions[a]), a) for a in articles]))
+
+    def features(self, vectors: Vectors, best: Sequence[int]) -> Floats:
+        """Per row: the share of the ``NEAREST`` example questions that are ``best``'s,
+        whether the nearest one is, the mean cosine of ``best``'s ``NEAREST_OF_BEST``
+        closest questions, and the cosine of its centre (zeros for an unknown article)."""
+        if not len(best):
+            return np.zeros((0, 4))
+        return np.vstack([self._block(vectors[start:start + BLOCK], best[start:start + BLOCK])
+                          for start in range(0, len(best), BLOCK)])
+
+    def _block(self, vectors: Vectors, best: Sequence[int]) -> Floats:
+        """``features`` of a few rows (their similarities to every question in memory)."""
+        similarities = vectors @ self._vectors.T
+        count = min(NEAREST, similarities.shape[1])
+        nearest = np.argpartition(-similarities, count - 1, axis=1)[:, :count]
+        rows = np.zeros((len(best), 4))
+        for n, article in enumerate(best):
+            members = self._members.get(article)
+            if members is not None:
+                near = nearest[n][np.argsort(-similarities[n, nearest[n]])]
+                own = np.sort(similarities[n, members])[-NEAREST_OF_BEST:]
+                rows[n] = (np.mean(self._articles[near] == article),
+                           float(self._articles[near[0]] == article), own.mean(),
+                           self._centres[article] @ vectors[n])
+        return rows
+
+
 @dataclass(frozen=True)
 class Scorers:
-    """The two article scorers trained on one set of example questions (either may be
-    None when there are too few or too many articles)."""
+    """What the confidence reads besides the hits, trained on one set of example questions
+    (each may be None when there are too few or too many articles): the two article
+    scorers and the example questions' neighbourhood."""
 
     vector: ArticleScorer | None
     text: TextScorer | None
+    neighbourhood: Neighbourhood | None = None
 
     @classmethod
     def train(cls, rows: Sequence[ChunkRow]) -> Scorers:
-        """Both scorers over the example questions among ``rows``."""
+        """The scorers and the neighbourhood of the example questions among ``rows``."""
         vectors: dict[int, list[Vectors]] = {}
         texts: dict[int, list[str]] = {}
         for row in rows:
             if row.kind is ChunkKind.QUESTION:
                 vectors.setdefault(row.article_id, []).append(_vector(row))
                 texts.setdefault(row.article_id, []).append(row.text)
-        return cls(ArticleScorer.train({a: np.vstack(v) for a, v in vectors.items()}),
-                   TextScorer.train(texts))
+        stacked = {a: np.vstack(v) for a, v in vectors.items()}
+        return cls(ArticleScorer.train(stacked), TextScorer.train(texts),
+                   Neighbourhood.train(stacked))
 
     def features(self, hits: Sequence[SearchHit], text: str, vector: Vectors) -> Floats:
         """``hit_features`` with these scorers' probabilities."""
@@ -147,23 +205,50 @@ class Scorers:
         empty: list[dict[int, float]] = [{} for _ in texts]
         own = self.vector.probabilities(vectors) if self.vector is not None else empty
         lexical = self.text.probabilities(texts) if self.text is not None else empty
-        return np.vstack([hit_features(*row) for row in zip(hits, own, lexical, strict=True)])
+        best = [found[0].article_id if found else -1 for found in hits]
+        near = (self.neighbourhood.features(vectors, best) if self.neighbourhood is not None
+                else np.zeros((len(texts), 4)))
+        return np.vstack([hit_features(*row)
+                          for row in zip(hits, own, lexical, near, strict=True)])
 
 
 def hit_features(hits: Sequence[SearchHit], own: Mapping[int, float],
-                 text: Mapping[int, float]) -> Floats:
-    """The signals of ``FEATURES`` for the best hit (zeros for a missing signal)."""
+                 text: Mapping[int, float], near: Floats | None = None) -> Floats:
+    """The signals of ``FEATURES`` for the best hit (zeros for a missing signal); ``near``:
+    ``Neighbourhood.features`` of the query."""
     if not hits:
         return np.zeros(len(FEATURES))
     best, others = hits[0], hits[1:]
     classifier = [_log_probability(h) for h in hits]
     runner_up = max(classifier[1:], default=FLOOR_LOG_PROBABILITY)
+    most_lexical = max(hits, key=lambda h: h.lexical or 0.0).article_id
     return np.array([
         own.get(best.article_id, 0.0), max(own.values(), default=0.0),
         text.get(best.article_id, 0.0), max(text.values(), default=0.0),
         classifier[0], classifier[0] - runner_up,
         best.dense or 0.0, best.lexical or 0.0,
-        best.score, best.score - (others[0].score if others else 0.0)])
+        best.score, best.score - (others[0].score if others else 0.0),
+        _margin(own), _entropy(own), _margin(text),
+        _agrees(own, best.article_id), _agrees(text, best.article_id),
+        float(most_lexical == best.article_id),
+        *(near if near is not None else np.zeros(4))])
+
+
+def _margin(probabilities: Mapping[int, float]) -> float:
+    """The top probability's lead over the second."""
+    top = sorted(probabilities.values(), reverse=True)[:2]
+    return top[0] - top[1] if len(top) == 2 else sum(top)
+
+
+def _entropy(probabilities: Mapping[int, float]) -> float:
+    values = np.fromiter(probabilities.values(), dtype=np.float64, count=len(probabilities))
+    return float(-(values * np.log(values + 1e-12)).sum())
+
+
+def _agrees(probabilities: Mapping[int, float], article_id: int) -> float:
+    """1.0 when ``article_id`` is the scorer's most probable article."""
+    return float(bool(probabilities) and max(probabilities, key=probabilities.__getitem__)
+                 == article_id)
 
 
 def _log_probability(hit: SearchHit) -> float:
@@ -284,12 +369,13 @@ def _search_fold(rows: Sequence[ChunkRow], outside: set[int], rng: np.random.Gen
     scorers = Scorers.train(kept)
     in_scope = [r for r in rows if r.id in held_out]
     out_of_scope = [r for r in rows if r.article_id in outside and r.kind is ChunkKind.QUESTION]
-    for row in [*_sample(in_scope, settings.max_queries, rng),
-                *_sample(out_of_scope, settings.max_queries, rng)]:
-        query = Query(row.text, _vector(row), row.language,
-                      None if row.article_id in outside else row.article_id)
-        features, correct = search_features(index, scorers, query)
-        samples.add(features, correct, query.expected is not None)
+    queries = [Query(row.text, _vector(row), row.language,
+                     None if row.article_id in outside else row.article_id)
+               for row in [*_sample(in_scope, settings.max_queries, rng),
+                           *_sample(out_of_scope, settings.max_queries, rng)]]
+    features, correct = search_features(index, scorers, queries)
+    for row, right, query in zip(features, correct, queries, strict=True):
+        samples.add(row, right, query.expected is not None)
 
 
 def _held_out_questions(rows: Sequence[ChunkRow], outside: set[int],
@@ -321,14 +407,19 @@ def fold_index(rows: Sequence[ChunkRow]) -> SearchIndex:
     return index
 
 
-def search_features(index: SearchIndex, scorers: Scorers,
-                    query: Query) -> tuple[Floats, bool]:
-    """One query searched as the assistant searches: its features, and whether the best
-    hit is the expected article."""
-    hits = index.search(query.text, query.vector, SearchFilters(
-        language=query.language, audiences=tuple(Audience)), HITS)
-    correct = bool(hits) and hits[0].article_id == query.expected
-    return scorers.features(hits, query.text, query.vector), correct
+def search_features(index: SearchIndex, scorers: Scorers, queries: Sequence[Query],
+                    ) -> tuple[Floats, list[bool]]:
+    """The queries searched as the assistant searches, in one batch: their features (a row
+    each), and whether each one's best hit is its expected article."""
+    if not queries:
+        return np.zeros((0, len(FEATURES))), []
+    vectors = np.vstack([query.vector for query in queries])
+    hits = index.search_many([(query.text, SearchFilters(
+        language=query.language, audiences=tuple(Audience))) for query in queries],
+        vectors, HITS)
+    correct = [bool(found) and found[0].article_id == query.expected
+               for found, query in zip(hits, queries, strict=True)]
+    return scorers.features_many(hits, [query.text for query in queries], vectors), correct
 
 
 def fit(samples: Samples, scorers: Scorers, handover_weight: float) -> ConfidenceModel:
@@ -368,6 +459,10 @@ def best_threshold(confidence: Floats, correct: npt.NDArray[np.bool_],
         if value > best_value:
             best, best_value = float(line), value
     return best
+
+
+def _unit(vector: Vectors) -> Vectors:
+    return vector / max(float(np.linalg.norm(vector)), 1e-12)
 
 
 def _vector(row: ChunkRow) -> Vectors:

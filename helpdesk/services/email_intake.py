@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from email.parser import BytesHeaderParser
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -119,15 +120,27 @@ class Claimed:
 
     email: InboundEmail
     known: int | None
+    # The customers who owned the senders' addresses when the batch was claimed; one that
+    # an earlier email of the batch created is looked up as it comes.
+    senders: Mapping[str, Customer] = field(default_factory=dict)
 
 
 def claim(uow: UnitOfWork, inbound_ids: Sequence[int]) -> list[Claimed]:
-    """Lock stored emails for processing, in the order given: two queries for them all
-    (an id that is no email raises NotFound)."""
+    """Lock stored emails for processing, in the order given, with what they need looked
+    up: three queries for them all (an id that is no email raises NotFound)."""
     emails = {e.id: e for e in locked_rows(uow.session, InboundEmail, inbound_ids)}
     known = threading.conversations_of_message_ids(
         uow.session, (e.rfc_message_id for e in emails.values() if e.rfc_message_id))
-    return [Claimed(emails[i], known.get(emails[i].rfc_message_id or "")) for i in inbound_ids]
+    senders = customers.find_by_identities(
+        uow.session, IdentityKind.EMAIL, (_from_address(e.raw) for e in emails.values()))
+    return [Claimed(emails[i], known.get(emails[i].rfc_message_id or ""), senders)
+            for i in inbound_ids]
+
+
+def _from_address(raw: bytes) -> str:
+    """The From address as the parser will likely read it, in an identity's canonical form
+    (a guess: ``_sender`` looks up whatever it misses)."""
+    return parseaddr(_header(raw, "From") or "")[1].strip().lower()
 
 
 def process(uow: UnitOfWork, inbound_id: int, *, storage: Path) -> InboundEmail:
@@ -144,7 +157,7 @@ def process_claimed(uow: UnitOfWork, claimed: Claimed, *, storage: Path) -> Inbo
         return email
     parsed = parse_email(email.raw)
     with uow.one_transaction():
-        sender = _sender(uow, parsed) if known is None else None
+        sender = _sender(uow, parsed, claimed.senders) if known is None else None
         _dispatch(uow, email, parsed, sender, known, storage)
     return email
 
@@ -199,15 +212,18 @@ def _dispatch(uow: UnitOfWork, email: InboundEmail, parsed: ParsedEmail,
         _deliver(uow, email, parsed, sender, storage)
 
 
-def _sender(uow: UnitOfWork, parsed: ParsedEmail) -> Customer | None:
-    """The customer who wrote; created for a person's mail, only looked up for automatic
-    mail (a bounce is never from the customer)."""
+def _sender(uow: UnitOfWork, parsed: ParsedEmail,
+            senders: Mapping[str, Customer]) -> Customer | None:
+    """The customer who wrote (``senders``: some already looked up); created for a person's
+    mail, only looked up for automatic mail (a bounce is never from the customer)."""
     if parsed.kind == MailKind.BOUNCE:
         return None
     if parsed.sender is None:
         if parsed.kind == MailKind.AUTO_REPLY:
             return None
         raise ValidationFailed("the email has no sender address (From)", field="from")
+    if (known := senders.get(parsed.sender.email.strip().lower())) is not None:
+        return known
     if parsed.kind == MailKind.AUTO_REPLY:
         return _customer_of(uow.session, parsed.sender.email)
     return customers.identify(uow, SYSTEM, IdentityKind.EMAIL, parsed.sender.email,

@@ -22,6 +22,7 @@ from helpdesk.models import (
     ConversationStatus,
     Customer,
     Identity,
+    IdentityKind,
     InboundEmail,
     InboundSource,
     Message,
@@ -411,6 +412,24 @@ def test_a_batch_whose_transaction_fails_is_processed_one_mail_at_a_time(app, ba
     assert len(calls) == 2  # the batch's attempt, then the mail's own
     assert _count(app, Message) == 2
     assert _count(app, Conversation) == 2
+
+
+def test_a_batch_finds_each_senders_customer_known_or_new(app, batch, make):
+    ada = make.customer("Ada", email="ada@example.com")
+    outcomes = batch(raw_email(sender="Ada@Example.com", subject="Parcel"),
+                     raw_email(sender="bob@example.com", subject="Refund"),
+                     raw_email(sender="BOB@example.com", subject="Invoice"),
+                     raw_email(sender="ada@example.com", subject="Out of office",
+                               headers={"Auto-Submitted": "auto-replied"}))
+    assert [o.outcome for o in outcomes] == ["new_conversation"] * 3 + ["auto_reply"]
+    with app.app_context():
+        owners = [db.session.get(Conversation, o.conversation_id).customer_id
+                  for o in outcomes[:3]]
+        bob = customers.find_by_identity(db.session, IdentityKind.EMAIL, "bob@example.com")
+        assert owners == [ada.id, bob.id, bob.id]
+        assert _count(app, Customer) == 2
+        assert db.session.scalar(select(TimelineEvent.customer_id).where(
+            TimelineEvent.type == "email.auto_reply")) == ada.id
 
 
 # --- automatic mail -----------------------------------------------------------------------

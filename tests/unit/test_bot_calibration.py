@@ -7,11 +7,15 @@ from bot import calibration
 from bot.calibration import (
     FEATURES,
     CalibrationSettings,
+    Neighbourhood,
+    Query,
     Samples,
     Scorers,
     best_threshold,
     calibrate,
+    fold_index,
     hit_features,
+    search_features,
 )
 from knowledge_base.models import ArticleStatus, Audience, ChunkKind
 from knowledge_base.search.engine import SearchHit
@@ -140,6 +144,64 @@ def test_hit_features_fill_missing_signals():
     assert features["dense"] == 0.0 and features["lexical"] == 0.0
     assert features["classifier"] == calibration.FLOOR_LOG_PROBABILITY
     assert features["score_margin"] == 0.5
+
+
+def test_hit_features_read_how_far_the_scorers_agree_with_the_best_hit():
+    best = SearchHit(7, 1, 70, score=2.0, dense=0.8, lexical=1.0, classifier=-0.1)
+    runner_up = SearchHit(8, 1, 80, score=1.5, dense=0.4, lexical=3.0, classifier=-2.0)
+    near = np.array([0.7, 1.0, 0.8, 0.6])
+    features = dict(zip(FEATURES, hit_features([best, runner_up], {7: 0.7, 8: 0.2, 9: 0.1},
+                                               {7: 0.4, 8: 0.6}, near), strict=True))
+    assert features["scorer_margin"] == pytest.approx(0.5)
+    assert features["scorer_entropy"] == pytest.approx(
+        -sum(p * np.log(p) for p in (0.7, 0.2, 0.1)), abs=1e-9)
+    assert features["text_margin"] == pytest.approx(0.2)
+    assert features["scorer_agrees"] == 1.0 and features["text_agrees"] == 0.0
+    assert features["lexical_agrees"] == 0.0  # the runner-up matches more words
+    assert [features[name] for name in ("nearest_share", "nearest_agrees", "nearest_three",
+                                        "centroid")] == near.tolist()
+
+
+def test_the_neighbourhood_tells_a_query_inside_an_article_from_one_between_articles():
+    rows = knowledge_base(topics=6, questions=10)
+    neighbourhood = Scorers.train(rows).neighbourhood
+    assert neighbourhood is not None
+    inside = EMBEDDER.encode(["t2w0 t2w1 t2w5 t2w3"])  # topic 2 is article 3
+    between = EMBEDDER.encode(["t2w0 t4w1 t5w2 help"])
+    [share, nearest, three, centre] = neighbourhood.features(inside, [3])[0]
+    assert share == 1.0 and nearest == 1.0
+    [share_between, nearest_between, three_between, centre_between] = (
+        neighbourhood.features(between, [3])[0])
+    assert share_between < share and nearest_between == 0.0
+    assert three_between < three and centre_between < centre
+    assert neighbourhood.features(inside, [99]).tolist() == [[0.0] * 4]  # unknown article
+
+
+def test_the_neighbourhood_compares_queries_in_blocks(monkeypatch):
+    rows = knowledge_base(topics=5, questions=6)
+    neighbourhood = Scorers.train(rows).neighbourhood
+    assert isinstance(neighbourhood, Neighbourhood)
+    rng = np.random.default_rng(2)
+    vectors = EMBEDDER.encode([question(n % 5, rng) for n in range(7)])
+    best = [n % 5 + 1 for n in range(7)]
+    whole = neighbourhood.features(vectors, best)
+    monkeypatch.setattr(calibration, "BLOCK", 3)
+    assert neighbourhood.features(vectors, best) == pytest.approx(whole)
+
+
+def test_held_out_queries_are_searched_in_one_batch_as_one_by_one():
+    rows = knowledge_base(topics=8, questions=6)
+    index, scorers = fold_index(rows), Scorers.train(rows)
+    rng = np.random.default_rng(4)
+    texts = [question(1, rng), question(6, rng), f"{question(40, rng)} t3w1"]
+    queries = [Query(text, vector, "en", expected)
+               for text, vector, expected in zip(texts, EMBEDDER.encode(texts), [2, 7, None],
+                                                 strict=True)]
+    features, correct = search_features(index, scorers, queries)
+    alone = [search_features(index, scorers, [query]) for query in queries]
+    assert features == pytest.approx(np.vstack([f for f, _ in alone]))
+    assert correct == [c[0] for _, c in alone] and correct[:2] == [True, True]
+    assert not correct[2]
 
 
 def test_scorers_need_two_articles_with_questions():
