@@ -131,7 +131,7 @@ class Neighbourhood:
     on a topic the knowledge base lacks lands between articles rather than inside one."""
 
     def __init__(self, vectors: Vectors, articles: npt.NDArray[np.int64]) -> None:
-        self._vectors = vectors
+        self._columns = np.ascontiguousarray(vectors.T)  # one column a question: fast products
         self._articles = articles
         self._members = {int(a): np.flatnonzero(articles == a) for a in np.unique(articles)}
         self._centres = {a: _unit(vectors[members].mean(axis=0))
@@ -157,7 +157,7 @@ class Neighbourhood:
 
     def _block(self, vectors: Vectors, best: Sequence[int]) -> Floats:
         """``features`` of a few rows (their similarities to every question in memory)."""
-        similarities = vectors @ self._vectors.T
+        similarities = vectors.astype(np.float32, copy=False) @ self._columns
         count = min(NEAREST, similarities.shape[1])
         nearest = np.argpartition(-similarities, count - 1, axis=1)[:, :count]
         rows = np.zeros((len(best), 4))
