@@ -39,8 +39,7 @@ from helpdesk.mail.secrets import decrypt_secret
 from helpdesk.models import InboundSource, Mailbox, MailboxSecurity
 from helpdesk.services import email_intake, mailboxes
 from helpdesk.services.common import get_or_404
-from helpdesk.services.email_intake import EmptyEmail, Source
-from helpdesk.uow import UnitOfWork
+from helpdesk.services.email_intake import Source
 
 log = logging.getLogger(__name__)
 
@@ -289,18 +288,21 @@ def _take(mailbox_id: int, source: ImapSource, batch: list[tuple[int, bytes]]) -
     if not batch:  # deleted meanwhile: the next SEARCH will not name them
         return []
     with unit_of_work() as uow:
-        stored = [_keep(uow, mailbox_id, source.reference(uid), raw) for uid, raw in batch]
+        stored = email_intake.keep_many(uow, _sourced(mailbox_id, source, batch))
         mailboxes.advance(uow, mailbox_id, batch[-1][0])
-    return [inbound_id for inbound_id in stored if inbound_id is not None]
+    return [s.email_id for s in stored]
 
 
-def _keep(uow: UnitOfWork, mailbox_id: int, reference: str, raw: bytes) -> int | None:
-    try:
-        return email_intake.keep(uow, raw, Source(InboundSource.IMAP, reference,
-                                                  mailbox_id)).email_id
-    except EmptyEmail:
-        log.warning("skipped the empty message %s", reference)
-        return None
+def _sourced(mailbox_id: int, source: ImapSource,
+             batch: list[tuple[int, bytes]]) -> list[tuple[bytes, Source]]:
+    """The FETCH's messages with where each came from; an empty one is skipped."""
+    emails = []
+    for uid, raw in batch:
+        if email_intake.is_empty(raw):
+            log.warning("skipped the empty message %s", source.reference(uid))
+        else:
+            emails.append((raw, Source(InboundSource.IMAP, source.reference(uid), mailbox_id)))
+    return emails
 
 
 def _finish_pending(mailbox_id: int, should_stop: Callable[[], bool]) -> None:

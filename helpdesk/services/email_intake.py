@@ -92,24 +92,42 @@ def store(uow: UnitOfWork, raw: bytes, source: Source) -> Stored:
 
 
 def keep(uow: UnitOfWork, raw: bytes, source: Source) -> Stored:
-    """``store`` without the commit, so a batch of emails is kept in one transaction. A
-    copy stored before (or concurrently) inserts nothing and leaves the rest of the batch
-    be."""
-    if not raw.strip():
+    """``store`` without the commit."""
+    [stored] = keep_many(uow, [(raw, source)])
+    return stored
+
+
+def keep_many(uow: UnitOfWork, emails: Sequence[tuple[bytes, Source]]) -> list[Stored]:
+    """Keep raw emails in one INSERT, in the caller's transaction. A copy stored before (or
+    concurrently, or twice in ``emails``) inserts nothing and leaves the others be; an
+    empty email raises EmptyEmail and keeps none."""
+    if not emails:
+        return []
+    if any(is_empty(raw) for raw, _source in emails):
         raise EmptyEmail("the email is empty: send the whole raw message (RFC 822)",
                          field="body")
+    rows = [_stored_row(raw, source) for raw, source in emails]
+    inserted = dict(uow.session.execute(
+        insert_unless_present(uow.session, InboundEmail, "dedup_key")
+        .returning(InboundEmail.dedup_key, InboundEmail.id), rows).all())
+    keys = [row["dedup_key"] for row in rows]
+    new = {key: n for n, key in reversed(list(enumerate(keys))) if key in inserted}
+    earlier = _stored(uow.session, {k for n, k in enumerate(keys) if new.get(k) != n})
+    return [Stored(inserted[key]) if new.get(key) == n else Stored(earlier[key].id, earlier[key])
+            for n, key in enumerate(keys)]
+
+
+def is_empty(raw: bytes) -> bool:
+    return not raw.strip()
+
+
+def _stored_row(raw: bytes, source: Source) -> dict[str, Any]:
     digest = hashlib.sha256(raw).hexdigest()
     rfc_id = threading.normalized_message_id(_header(raw, "Message-ID"))
-    key = rfc_id or f"sha256:{digest}"
-    email_id = uow.session.scalar(
-        insert_unless_present(uow.session, InboundEmail, "dedup_key").values(
-            dedup_key=key, rfc_message_id=rfc_id, sha256=digest, raw=raw, size=len(raw),
-            source=source.kind, mailbox_id=source.mailbox_id,
-            source_ref=source.reference[:MAX_SOURCE_REF]).returning(InboundEmail.id))
-    if email_id is not None:
-        return Stored(email_id)
-    earlier = _stored(uow.session, key)
-    return Stored(earlier.id, earlier)
+    return {"dedup_key": rfc_id or f"sha256:{digest}", "rfc_message_id": rfc_id,
+            "sha256": digest, "raw": raw, "size": len(raw), "source": source.kind,
+            "mailbox_id": source.mailbox_id,
+            "source_ref": source.reference[:MAX_SOURCE_REF]}
 
 
 @dataclass(frozen=True)
@@ -435,9 +453,12 @@ def _owns(conversation: Conversation | None, customer_id: int) -> bool:
     return conversation is not None and conversation.customer_id == customer_id
 
 
-def _stored(session: Session, dedup_key: str) -> InboundEmail:
-    """The row that kept this key: committed, or inserted by this transaction."""
-    return session.scalars(select(InboundEmail).where(InboundEmail.dedup_key == dedup_key)).one()
+def _stored(session: Session, dedup_keys: set[str]) -> dict[str, InboundEmail]:
+    """The rows that kept these keys (committed, or inserted by this transaction), by key."""
+    if not dedup_keys:
+        return {}
+    return {e.dedup_key: e for e in session.scalars(
+        select(InboundEmail).where(InboundEmail.dedup_key.in_(dedup_keys)))}
 
 
 def _header(raw: bytes, name: str) -> str | None:

@@ -285,6 +285,23 @@ def test_an_empty_email_is_refused(app):
         intake.ingest(b"  \r\n", Source(InboundSource.CLI))
 
 
+def test_one_insert_keeps_a_fetch_and_each_copy_finds_the_first(app, uow):
+    before = email_intake.store(uow, raw_email(message_id="old@mail.example"),
+                                Source(InboundSource.CLI)).email_id
+    imap = Source(InboundSource.IMAP, "uid 1")
+    stored = email_intake.keep_many(uow, [(raw_email(message_id="new@mail.example"), imap),
+                                          (raw_email(message_id="old@mail.example"), imap),
+                                          (raw_email(message_id="new@mail.example"), imap)])
+    assert [s.earlier is None for s in stored] == [True, False, False]
+    assert stored[1].email_id == before
+    assert stored[2].email_id == stored[0].email_id != before
+    uow.commit()
+    with pytest.raises(email_intake.EmptyEmail):
+        email_intake.keep_many(uow, [(raw_email(message_id="other@mail.example"), imap),
+                                     (b"\r\n", imap)])
+    assert _count(app, InboundEmail) == 2
+
+
 def test_processing_again_changes_nothing(app, deliver):
     first = deliver(raw_email())
     with app.app_context():
