@@ -171,7 +171,7 @@ def queue_acknowledgements(uow: UnitOfWork, policy: MailPolicy,
     for conversation in conversations:
         to = recipients.get(conversation.id)
         if to is not None and _within_rate_limit(policy, sent, to):
-            mails.append(_composed(policy, conversation, OutboundKind.ACKNOWLEDGEMENT, to,
+            mails.append(_composed(conversation, OutboundKind.ACKNOWLEDGEMENT, to,
                                    _greeting_context(customers[conversation.customer_id]),
                                    envelopes[conversation.id]))
     _add(uow.session, mails)
@@ -223,14 +223,13 @@ def _queue(session: Session, policy: MailPolicy, conversation: Conversation,
            message: Message | None = None, cc: Iterable[str] = ()) -> OutboundEmail:
     """Render and add one mail of the conversation."""
     envelope = _envelopes(session, policy, [conversation])[conversation.id]
-    mail = _composed(policy, conversation, kind, to, context, envelope, message=message,
-                     cc=cc)
+    mail = _composed(conversation, kind, to, context, envelope, message=message, cc=cc)
     _add(session, [mail])
     return mail
 
 
-def _composed(policy: MailPolicy, conversation: Conversation, kind: OutboundKind,
-              to: str | None, context: dict[str, Any], envelope: _Envelope, *,
+def _composed(conversation: Conversation, kind: OutboundKind, to: str | None,
+              context: dict[str, Any], envelope: _Envelope, *,
               message: Message | None = None, cc: Iterable[str] = ()) -> OutboundEmail:
     """The rendered mail; without a sender or a recipient it fails at once, visibly."""
     name, address = envelope.sender

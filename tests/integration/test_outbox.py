@@ -378,10 +378,10 @@ def test_one_batchs_acknowledgements_share_the_limit_and_each_threads(mail_app):
 def test_when_the_batch_of_acknowledgements_fails_each_is_queued_alone(mail_app, monkeypatch):
     real = outbox._composed
 
-    def composed(policy, conversation, *rest, **options):
+    def composed(conversation, *rest, **options):
         if conversation.subject == "Broken":
             raise RuntimeError("the template exploded")
-        return real(policy, conversation, *rest, **options)
+        return real(conversation, *rest, **options)
     monkeypatch.setattr(outbox, "_composed", composed)
     raws = [raw_email(sender=f"{name}@example.com", subject=subject)
             for name, subject in (("ada", "Parcel"), ("bob", "Broken"), ("cy", "Refund"))]
