@@ -111,10 +111,14 @@ def keep_many(uow: UnitOfWork, emails: Sequence[tuple[bytes, Source]]) -> list[S
         insert_unless_present(uow.session, InboundEmail, "dedup_key")
         .returning(InboundEmail.dedup_key, InboundEmail.id), rows).all())
     keys = [row["dedup_key"] for row in rows]
-    new = {key: n for n, key in reversed(list(enumerate(keys))) if key in inserted}
-    earlier = _stored(uow.session, {k for n, k in enumerate(keys) if new.get(k) != n})
-    return [Stored(inserted[key]) if new.get(key) == n else Stored(earlier[key].id, earlier[key])
-            for n, key in enumerate(keys)]
+    first: dict[str, int] = {}
+    for n, key in enumerate(keys):
+        first.setdefault(key, n)
+    new = [key in inserted and first[key] == n for n, key in enumerate(keys)]
+    again = {key for key, is_new in zip(keys, new, strict=True) if not is_new}
+    earlier = _stored(uow.session, again)
+    return [Stored(inserted[key]) if is_new else Stored(earlier[key].id, earlier[key])
+            for key, is_new in zip(keys, new, strict=True)]
 
 
 def is_empty(raw: bytes) -> bool:
