@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import os
 from collections.abc import Callable
 from typing import TypeVar
@@ -129,7 +130,12 @@ def base_url(host: str | None = None, port: int | None = None) -> str:
 def _create_app() -> Flask:
     from helpdesk import create_app
 
-    return create_app()
+    app = create_app()
+    # What start-up made (modules, classes, mappers, the app) lives as long as the process.
+    # Frozen out of the collector's generations, it is no longer scanned by each full
+    # collection, nor by the one at exit: a third of a short command's wall time.
+    gc.freeze()
+    return app
 
 
 main = FlaskGroup(name="comptoir", create_app=_create_app, add_default_commands=False,
