@@ -131,10 +131,8 @@ def _create_app() -> Flask:
     from helpdesk import create_app
 
     app = create_app()
-    # What start-up made (modules, classes, mappers, the app) lives as long as the process.
-    # Frozen out of the collector's generations, it is no longer scanned by each full
-    # collection, nor by the one at exit: a third of a short command's wall time.
-    gc.freeze()
+    gc.freeze()  # what start-up made lives as long as the process (see helpdesk.launcher)
+    gc.enable()
     return app
 
 
