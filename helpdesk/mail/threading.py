@@ -21,7 +21,7 @@ import base64
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from email.utils import getaddresses
 
@@ -118,10 +118,50 @@ def conversations_of_message_ids(session: Session, rfc_ids: Iterable[str]) -> di
         .where(EmailMessageRef.rfc_message_id.in_(wanted))).all())
 
 
-def find_thread(session: Session, email: ParsedEmail,
-                accepts: Callable[[Conversation], bool]) -> Thread:
+class MessageIds:
+    """Which conversation each Message-ID was sent or received in, for a batch of emails:
+    ``load`` looks many up in one query, ``add`` notes one the batch has just threaded, and
+    an id neither loaded nor added is looked up when it is asked for."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._conversations: dict[str, int] = {}
+        self._looked_up: set[str] = set()
+
+    def load(self, rfc_ids: Iterable[str]) -> None:
+        wanted = set(rfc_ids) - self._looked_up
+        self._conversations |= conversations_of_message_ids(self._session, wanted)
+        self._looked_up |= wanted
+
+    def add(self, rfc_id: str, conversation_id: int) -> None:
+        self._conversations[rfc_id] = conversation_id
+        self._looked_up.add(rfc_id)
+
+    def conversations(self, rfc_ids: Sequence[str]) -> dict[str, int]:
+        """The conversation of each id that has one."""
+        self.load(rfc_ids)
+        return {i: self._conversations[i] for i in rfc_ids if i in self._conversations}
+
+
+def replied_ids(email: ParsedEmail) -> list[str]:
+    """The Message-IDs ``email`` answers: In-Reply-To, then References (newest first)."""
+    return [rfc_id for _rule, rfc_id in _replied(email)]
+
+
+def _replied(email: ParsedEmail) -> list[tuple[ThreadRule, str]]:
+    return [(ThreadRule.IN_REPLY_TO, i) for i in email.in_reply_to] + [
+        (ThreadRule.REFERENCES, i) for i in reversed(email.references[-MAX_REFERENCES:])]
+
+
+def named_conversations(email: ParsedEmail, message_ids: MessageIds) -> set[int]:
+    """The ids of the conversations ``email`` may continue, by any rule."""
+    return {conversation_id for _rule, conversation_id in _candidates(email, message_ids)}
+
+
+def find_thread(session: Session, email: ParsedEmail, accepts: Callable[[Conversation], bool],
+                message_ids: MessageIds) -> Thread:
     """The conversation ``email`` continues: the first candidate ``accepts``, else none."""
-    for rule, conversation_id in _candidates(session, email):
+    for rule, conversation_id in _candidates(email, message_ids):
         conversation = _continued(session, conversation_id)
         if conversation is not None and accepts(conversation):
             return Thread(conversation, rule)
@@ -143,16 +183,17 @@ def carries_token(address: str) -> bool:
     return match is not None and _verified(*match.groups()) is not None
 
 
-def _candidates(session: Session, email: ParsedEmail) -> Iterator[tuple[ThreadRule, int]]:
-    yield from _by_message_ids(session, email)
+def _candidates(email: ParsedEmail,
+                message_ids: MessageIds) -> Iterator[tuple[ThreadRule, int]]:
+    yield from _by_message_ids(email, message_ids)
     yield from ((ThreadRule.ADDRESS_TOKEN, i) for i in _address_tokens(email))
     yield from ((ThreadRule.SUBJECT_TOKEN, i) for i in _subject_tokens(email.subject))
 
 
-def _by_message_ids(session: Session, email: ParsedEmail) -> Iterator[tuple[ThreadRule, int]]:
-    wanted = [(ThreadRule.IN_REPLY_TO, i) for i in email.in_reply_to] + [
-        (ThreadRule.REFERENCES, i) for i in reversed(email.references[-MAX_REFERENCES:])]
-    known = conversations_of_message_ids(session, (i for _rule, i in wanted))
+def _by_message_ids(email: ParsedEmail,
+                    message_ids: MessageIds) -> Iterator[tuple[ThreadRule, int]]:
+    wanted = _replied(email)
+    known = message_ids.conversations([rfc_id for _rule, rfc_id in wanted])
     yield from ((rule, known[i]) for rule, i in wanted if i in known)
 
 

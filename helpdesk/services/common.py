@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import Insert, event, inspect, select, text, update
+from sqlalchemy import Insert, event, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.util import identity_key
@@ -26,35 +26,37 @@ def get_or_404(session: Session, model: type[M], ident: int, *, lock: bool = Fal
     ``lock`` serialises the writers of this row until commit and re-reads it even when
     the session already holds it, so the caller decides on the committed state.
     """
-    if lock and (mine := _inserted_here(session, model, ident)) is not None:
+    if lock and (mine := _held_here(session, model, ident)) is not None:
         return mine
     if lock:
-        take_sqlite_write_lock(session, model, ident)
+        take_sqlite_write_lock(session, model, [ident])
     obj = session.get(model, ident, with_for_update=lock or None, populate_existing=lock)
     if obj is None:
         raise _not_found(model, ident, field)
     return obj
 
 
-# Rows this session's transaction inserted: nobody else sees them before the commit, so
-# locking and re-reading one would only cost a query.
-INSERTED = "comptoir.inserted"
+# Rows this session's transaction holds: inserted by it, or locked by ``existing_locked_rows``
+# outside any savepoint (a lock taken in a savepoint goes when the savepoint is rolled back).
+# Nobody else can change them before the commit, so locking and re-reading one would only
+# cost a query.
+_HELD = "comptoir.held"
 
 
 @event.listens_for(Session, "pending_to_persistent")
 def _note_inserted(session: Session, instance: object) -> None:
-    session.info.setdefault(INSERTED, set()).add(inspect(instance).identity_key)
+    session.info.setdefault(_HELD, set()).add(inspect(instance).identity_key)
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _forget_inserted(session: Session, transaction: SessionTransaction) -> None:
+def _forget_held(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # a savepoint's rows stay the transaction's
-        session.info.pop(INSERTED, None)
+        session.info.pop(_HELD, None)
 
 
-def _inserted_here(session: Session, model: type[M], ident: int) -> M | None:
+def _held_here(session: Session, model: type[M], ident: int) -> M | None:
     key = identity_key(model, ident)
-    if key not in session.info.get(INSERTED, ()):
+    if key not in session.info.get(_HELD, ()):
         return None
     obj = session.identity_map.get(key)  # gone when a savepoint rolled its insert back
     return obj if obj is not None and not inspect(obj).expired else None
@@ -69,18 +71,24 @@ def _not_found(model: type[Base], ident: int, field: str | None = None) -> NotFo
 def locked_rows(session: Session, model: type[M], idents: Sequence[int]) -> list[M]:
     """``get_or_404(..., lock=True)`` for many rows at once, in id order (so two callers
     never wait on each other crosswise); the first id missing raises NotFound."""
+    rows = existing_locked_rows(session, model, idents)
+    missing = sorted(set(idents) - {row.id for row in rows})  # type: ignore[attr-defined]
+    if missing:
+        raise _not_found(model, missing[0])
+    return rows
+
+
+def existing_locked_rows(session: Session, model: type[M], idents: Sequence[int]) -> list[M]:
+    """``locked_rows`` leaving out the ids that name no row."""
     ordered = sorted(set(idents))
     if not ordered:
         return []
-    if session.get_bind().dialect.name == "sqlite":
-        table = model.__table__
-        session.execute(update(table).where(table.c.id.in_(ordered)).values(id=table.c.id))
+    take_sqlite_write_lock(session, model, ordered)
     rows = list(session.scalars(
         select(model).where(model.id.in_(ordered)).order_by(model.id)  # type: ignore[attr-defined]
         .with_for_update().execution_options(populate_existing=True)))
-    missing = sorted(set(ordered) - {row.id for row in rows})  # type: ignore[attr-defined]
-    if missing:
-        raise _not_found(model, missing[0])
+    if not session.in_nested_transaction():
+        session.info.setdefault(_HELD, set()).update(inspect(r).identity_key for r in rows)
     return rows
 
 
@@ -92,13 +100,12 @@ def insert_unless_present(session: Session, model: type[Base], key: str) -> Inse
     return dialect.insert(model).on_conflict_do_nothing(index_elements=[key])
 
 
-def take_sqlite_write_lock(session: Session, model: type[Base], ident: int) -> None:
+def take_sqlite_write_lock(session: Session, model: type[Base], idents: Sequence[int]) -> None:
     """SQLite ignores FOR UPDATE; a write statement takes its database-wide write lock
     (held to commit) so the read that follows is not stale."""
     if session.get_bind().dialect.name == "sqlite":
-        # The table name is the model's, never input.
-        statement = f'UPDATE "{model.__tablename__}" SET id = id WHERE id = :ident'  # noqa: S608
-        session.execute(text(statement), {"ident": ident})
+        table = model.__table__
+        session.execute(update(table).where(table.c.id.in_(idents)).values(id=table.c.id))
 
 
 def _label(model: type[Base]) -> str:

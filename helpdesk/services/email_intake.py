@@ -14,7 +14,6 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from email.parser import BytesHeaderParser
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +50,12 @@ from helpdesk.models import (
 )
 from helpdesk.orm import utcnow
 from helpdesk.services import attachments, conversations, customers
-from helpdesk.services.common import get_or_404, insert_unless_present, locked_rows
+from helpdesk.services.common import (
+    existing_locked_rows,
+    get_or_404,
+    insert_unless_present,
+    locked_rows,
+)
 from helpdesk.services.conversations import MAX_BODY, NewMessage
 from helpdesk.uow import UnitOfWork
 
@@ -136,33 +140,44 @@ def _stored_row(raw: bytes, source: Source) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Claimed:
-    """A stored email locked until commit, with the conversation that already holds its
-    Message-ID, if any: our own mail coming back (a loop, a Bcc), or a copy of a message
-    already in."""
+    """A stored email locked until commit, parsed (or what parsing raised; None when it was
+    processed already), with what its batch looked up together: the conversations of the
+    Message-IDs the batch carries or answers, and the customers owning its senders'
+    addresses (one that an earlier email of the batch created is looked up as it comes)."""
 
     email: InboundEmail
-    known: int | None
-    # The customers who owned the senders' addresses when the batch was claimed; one that
-    # an earlier email of the batch created is looked up as it comes.
+    parsed: ParsedEmail | Exception | None
+    message_ids: threading.MessageIds
     senders: Mapping[str, Customer] = field(default_factory=dict)
+    # The conversations these emails may continue, locked: held here, the session keeps them.
+    conversations: Sequence[Conversation] = ()
 
 
 def claim(uow: UnitOfWork, inbound_ids: Sequence[int]) -> list[Claimed]:
-    """Lock stored emails for processing, in the order given, with what they need looked
-    up: three queries for them all (an id that is no email raises NotFound)."""
+    """Lock stored emails for processing, in the order given, and parse them; what they
+    need is looked up in four queries for them all (an id that is no email raises
+    NotFound), and the conversations they may continue are locked."""
     emails = {e.id: e for e in locked_rows(uow.session, InboundEmail, inbound_ids)}
-    known = threading.conversations_of_message_ids(
-        uow.session, (e.rfc_message_id for e in emails.values() if e.rfc_message_id))
-    senders = customers.find_by_identities(
-        uow.session, IdentityKind.EMAIL, (_from_address(e.raw) for e in emails.values()))
-    return [Claimed(emails[i], known.get(emails[i].rfc_message_id or ""), senders)
+    parsed = {i: _parsed(e) for i, e in emails.items()}
+    readable = [p for p in parsed.values() if isinstance(p, ParsedEmail)]
+    message_ids = threading.MessageIds(uow.session)
+    message_ids.load([*(e.rfc_message_id for e in emails.values() if e.rfc_message_id),
+                      *(i for p in readable for i in threading.replied_ids(p))])
+    continued = existing_locked_rows(uow.session, Conversation, [
+        i for p in readable for i in threading.named_conversations(p, message_ids)])
+    senders = customers.find_by_identities(uow.session, IdentityKind.EMAIL, (
+        p.sender.email.strip().lower() for p in readable if p.sender is not None))
+    return [Claimed(emails[i], parsed[i], message_ids, senders, continued)
             for i in inbound_ids]
 
 
-def _from_address(raw: bytes) -> str:
-    """The From address as the parser will likely read it, in an identity's canonical form
-    (a guess: ``_sender`` looks up whatever it misses)."""
-    return parseaddr(_header(raw, "From") or "")[1].strip().lower()
+def _parsed(email: InboundEmail) -> ParsedEmail | Exception | None:
+    if email.state != InboundState.RECEIVED:
+        return None
+    try:
+        return parse_email(email.raw)
+    except Exception as exc:  # raised again when the email is processed, to quarantine it
+        return exc
 
 
 def process(uow: UnitOfWork, inbound_id: int, *, storage: Path) -> InboundEmail:
@@ -174,13 +189,19 @@ def process(uow: UnitOfWork, inbound_id: int, *, storage: Path) -> InboundEmail:
 
 def process_claimed(uow: UnitOfWork, claimed: Claimed, *, storage: Path) -> InboundEmail:
     """``process`` for an email the caller has claimed."""
-    email, known = claimed.email, claimed.known
-    if email.state != InboundState.RECEIVED:
+    email, parsed, message_ids = claimed.email, claimed.parsed, claimed.message_ids
+    if email.state != InboundState.RECEIVED or parsed is None:
         return email
-    parsed = parse_email(email.raw)
+    if isinstance(parsed, Exception):
+        raise parsed
+    rfc_id = email.rfc_message_id
+    known = message_ids.conversations([rfc_id]).get(rfc_id) if rfc_id else None
     with uow.one_transaction():
         sender = _sender(uow, parsed, claimed.senders) if known is None else None
-        _dispatch(uow, email, parsed, sender, known, storage)
+        _dispatch(uow, email, parsed, sender, known, storage, message_ids)
+    uow.session.flush()  # in a batch's transaction: written, so its replies may thread here
+    if rfc_id and email.outcome in (IntakeOutcome.NEW_CONVERSATION, IntakeOutcome.APPENDED):
+        message_ids.add(rfc_id, email.conversation_id)
     return email
 
 
@@ -220,18 +241,19 @@ def quarantined(session: Session) -> list[InboundEmail]:
 
 
 def _dispatch(uow: UnitOfWork, email: InboundEmail, parsed: ParsedEmail,
-              sender: Customer | None, known: int | None, storage: Path) -> None:
+              sender: Customer | None, known: int | None, storage: Path,
+              message_ids: threading.MessageIds) -> None:
     """Record the email as what it is; ``known``: the conversation holding its Message-ID."""
     if known is not None:
         _finish(email, IntakeOutcome.DUPLICATE, conversation_id=known,
                 reason="this Message-ID is already in the conversation")
     elif parsed.kind == MailKind.BOUNCE:
-        _record_bounce(uow, email, parsed)
+        _record_bounce(uow, email, parsed, message_ids)
     elif parsed.kind == MailKind.AUTO_REPLY:
-        _record_auto_reply(uow, email, parsed, sender)
+        _record_auto_reply(uow, email, parsed, sender, message_ids)
     else:
         assert sender is not None  # _sender raised for a person's mail without a From
-        _deliver(uow, email, parsed, sender, storage)
+        _deliver(uow, email, parsed, sender, storage, message_ids)
 
 
 def _sender(uow: UnitOfWork, parsed: ParsedEmail,
@@ -253,10 +275,11 @@ def _sender(uow: UnitOfWork, parsed: ParsedEmail,
 
 
 def _deliver(uow: UnitOfWork, email: InboundEmail, parsed: ParsedEmail, sender: Customer,
-             storage: Path) -> None:
+             storage: Path, message_ids: threading.MessageIds) -> None:
     """A person's mail: a message in the conversation it continues, or in a new one."""
     thread = threading.find_thread(uow.session, parsed,
-                                   lambda c: _may_write_in(uow.session, c, sender.id))
+                                   lambda c: _may_write_in(uow.session, c, sender.id),
+                                   message_ids)
     conversation, rule, extra = thread.conversation, thread.rule, {}
     if conversation is not None and conversation.is_closed:
         # A closed conversation is final: the reply opens a follow-up.
@@ -296,12 +319,13 @@ def _post(uow: UnitOfWork, email: InboundEmail, parsed: ParsedEmail,
 
 
 def _record_auto_reply(uow: UnitOfWork, email: InboundEmail, parsed: ParsedEmail,
-                       sender: Customer | None) -> None:
+                       sender: Customer | None, message_ids: threading.MessageIds) -> None:
     """An out-of-office or other automatic answer: in the customer's history, no message."""
     thread = threading.Thread(None, ThreadRule.NEW)
     if sender is not None:
         thread = threading.find_thread(uow.session, parsed,
-                                       lambda c: _may_write_in(uow.session, c, sender.id))
+                                       lambda c: _may_write_in(uow.session, c, sender.id),
+                                       message_ids)
         uow.record(events.AutoReplyReceived(
             actor=SYSTEM, customer_id=sender.id, conversation_id=_id_of(thread.conversation),
             channel=Channel.EMAIL.value, inbound_email_id=email.id, subject=parsed.subject,
@@ -310,7 +334,8 @@ def _record_auto_reply(uow: UnitOfWork, email: InboundEmail, parsed: ParsedEmail
             rule=_matched(thread), reason=parsed.kind_reason)
 
 
-def _record_bounce(uow: UnitOfWork, email: InboundEmail, parsed: ParsedEmail) -> None:
+def _record_bounce(uow: UnitOfWork, email: InboundEmail, parsed: ParsedEmail,
+                   message_ids: threading.MessageIds) -> None:
     """Mail we sent came back: flag the addresses a permanent failure names, and note it in
     the history of their customers (and of the conversation it threads to)."""
     bounce = parsed.bounce or Bounce([], "", "", permanent=False)
@@ -320,7 +345,8 @@ def _record_bounce(uow: UnitOfWork, email: InboundEmail, parsed: ParsedEmail) ->
     owners = {i.customer_id for i in identities}
     returned = replace(parsed, in_reply_to=[*parsed.in_reply_to, *_returned_ids(parsed)])
     thread = threading.find_thread(uow.session, returned,
-                                   lambda c: not recipients or c.customer_id in owners)
+                                   lambda c: not recipients or c.customer_id in owners,
+                                   message_ids)
     if bounce.permanent:
         for identity in identities:
             identity.bouncing = True

@@ -227,7 +227,7 @@ def _route_one(uow: UnitOfWork, queue: QueueRules, waiting: Waiting) -> int | No
 
 def _lock_if_waiting(uow: UnitOfWork, waiting: Waiting) -> Conversation | None:
     """Lock the conversation if it still waits in the same queue and nobody else holds it."""
-    take_sqlite_write_lock(uow.session, Conversation, waiting.conversation_id)
+    take_sqlite_write_lock(uow.session, Conversation, [waiting.conversation_id])
     row = uow.session.scalars(
         select(Conversation).where(Conversation.id == waiting.conversation_id,
                                    Conversation.queue_id == waiting.queue_id, waiting_clause())

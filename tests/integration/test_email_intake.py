@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from helpdesk.events import SYSTEM
 from helpdesk.extensions import db, unit_of_work
@@ -409,6 +409,35 @@ def test_a_batch_quarantines_a_failing_mail_alone(app, batch, monkeypatch):
         ada = db.session.get(Conversation, outcomes[0].conversation_id).customer_id
         assert set(db.session.scalars(select(TimelineEvent.customer_id))) == {ada}
         assert db.session.scalar(select(func.count()).select_from(OutboundEmail)) == 1
+
+
+def test_a_reply_to_a_batch_mail_that_failed_opens_a_conversation_of_its_own(batch,
+                                                                             monkeypatch):
+    monkeypatch.setattr(email_intake, "_deliver", _crashing_for("Broken"))
+    outcomes = batch(raw_email(sender="bob@example.com", subject="Broken",
+                               message_id="b1@mail.example"),
+                     raw_email(sender="bob@example.com", subject="Re: Broken!",
+                               in_reply_to="b1@mail.example"))
+    assert [o.outcome for o in outcomes] == ["quarantined", "new_conversation"]
+
+
+def test_a_batch_looks_up_the_threads_of_its_replies_in_one_query(app, batch, deliver):
+    firsts = [deliver(raw_email(subject=f"Parcel {n}", message_id=f"p{n}@mail.example"))
+              for n in range(3)]
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_rest):
+        seen.append(statement)
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", note)
+        try:
+            outcomes = batch(*(raw_email(subject=f"Re: Parcel {n}",
+                                         in_reply_to=f"p{n}@mail.example") for n in range(3)))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", note)
+    assert [o.conversation_id for o in outcomes] == [f.conversation_id for f in firsts]
+    assert len([s for s in seen if "FROM email_message_refs" in s]) == 1
+    assert len([s for s in seen if "FROM conversations" in s and "FOR UPDATE" in s]) <= 1
 
 
 def test_a_batch_whose_transaction_fails_is_processed_one_mail_at_a_time(app, batch,

@@ -1,5 +1,6 @@
 """Row lookups shared by the services: many rows locked at once, and the rows a
-transaction inserted itself, which need no lock nor a second read."""
+transaction holds (inserted itself, or locked outside any savepoint), which need no lock
+nor a second read."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from sqlalchemy import event
 
 from helpdesk.errors import NotFound
 from helpdesk.models import Customer
-from helpdesk.services.common import get_or_404, locked_rows
+from helpdesk.services.common import existing_locked_rows, get_or_404, locked_rows
 
 
 @pytest.fixture
@@ -58,3 +59,25 @@ def test_many_rows_are_locked_in_id_order_and_a_missing_one_is_named(uow, make):
     assert [r.id for r in rows] == [first.id, second.id]
     with pytest.raises(NotFound, match=f"customer {second.id + 1} does not exist"):
         locked_rows(uow.session, Customer, [first.id, second.id + 1])
+
+
+def test_a_row_locked_outside_any_savepoint_is_locked_again_without_a_query(uow, make,
+                                                                            statements):
+    ada, bob = make.customer("Ada"), make.customer("Bob")
+    held = existing_locked_rows(uow.session, Customer, [ada.id, bob.id + 1])
+    assert [c.id for c in held] == [ada.id]
+    statements.clear()
+    assert get_or_404(uow.session, Customer, ada.id, lock=True) is held[0]
+    assert statements == []
+    uow.session.commit()  # the lock ends with the transaction
+    get_or_404(uow.session, Customer, ada.id, lock=True)
+    assert any("FROM customers" in s for s in statements)
+
+
+def test_a_row_locked_in_a_savepoint_is_locked_again_with_a_query(uow, make, statements):
+    ada = make.customer("Ada")
+    with uow.session.begin_nested():  # undone, it would release the lock
+        existing_locked_rows(uow.session, Customer, [ada.id])
+    statements.clear()
+    get_or_404(uow.session, Customer, ada.id, lock=True)
+    assert any("FROM customers" in s for s in statements)
