@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,17 +79,39 @@ def process(inbound_id: int) -> Outcome:
 
 
 def process_batch(inbound_ids: Sequence[int]) -> list[Outcome]:
-    """Process stored emails in order, in one transaction and each in a savepoint of its
-    own: a failing email is quarantined alone. Should the transaction fail as a whole, each
-    email is processed in a transaction of its own."""
+    """Process stored emails in order, in one transaction. An email that would fail before
+    writing anything (unreadable, or without a valid sender) is quarantined at once. Should
+    another fail, the batch is processed again with each email in a savepoint of its own,
+    so that it is quarantined alone; should that transaction fail as a whole, each email
+    is processed in a transaction of its own."""
     try:
-        with unit_of_work() as uow, uow.one_transaction():
-            claimed = email_intake.claim(uow, inbound_ids)
-            return [_outcome(_processed_or_set_aside(uow, c)) for c in claimed]
+        return _processed_together(inbound_ids, _processed_unless_unprocessable)
+    except Exception:  # whatever it was, the next attempt isolates it
+        log.warning("an email of a batch of %d failed: the batch again, each email in a "
+                    "savepoint", len(inbound_ids), exc_info=True)
+    try:
+        return _processed_together(inbound_ids, _processed_or_set_aside)
     except Exception:
         log.exception("a batch of %d emails failed: processing them one by one",
                       len(inbound_ids))
         return [process(i) for i in inbound_ids]
+
+
+def _processed_together(inbound_ids: Sequence[int], process_one: Callable[
+        [UnitOfWork, email_intake.Claimed], InboundEmail]) -> list[Outcome]:
+    with unit_of_work() as uow, uow.one_transaction():
+        return [_outcome(process_one(uow, c)) for c in email_intake.claim(uow, inbound_ids)]
+
+
+def _processed_unless_unprocessable(uow: UnitOfWork,
+                                    claimed: email_intake.Claimed) -> InboundEmail:
+    """No savepoint (two statements an email): an email failing past the check fails the
+    batch."""
+    try:
+        email_intake.check(claimed)
+    except Exception as exc:  # whatever it is, the email waits in the quarantine
+        return _set_aside(uow, claimed, exc)
+    return email_intake.process_claimed(uow, claimed, storage=storage_dir())
 
 
 def _processed_or_set_aside(uow: UnitOfWork, claimed: email_intake.Claimed) -> InboundEmail:
@@ -97,9 +119,14 @@ def _processed_or_set_aside(uow: UnitOfWork, claimed: email_intake.Claimed) -> I
         with uow.savepoint():
             return email_intake.process_claimed(uow, claimed, storage=storage_dir())
     except Exception as exc:  # whatever it is, the email waits in the quarantine
-        email = email_intake.set_aside(uow, claimed.email.id, _reason(exc))
-        _log_quarantined(email, exc)
-        return email
+        return _set_aside(uow, claimed, exc)
+
+
+def _set_aside(uow: UnitOfWork, claimed: email_intake.Claimed,
+               exc: Exception) -> InboundEmail:
+    email = email_intake.set_aside(uow, claimed.email.id, _reason(exc))
+    _log_quarantined(email, exc)
+    return email
 
 
 def _log_quarantined(email: InboundEmail, exc: Exception) -> None:

@@ -190,19 +190,34 @@ def process(uow: UnitOfWork, inbound_id: int, *, storage: Path) -> InboundEmail:
 def process_claimed(uow: UnitOfWork, claimed: Claimed, *, storage: Path) -> InboundEmail:
     """``process`` for an email the caller has claimed."""
     email, parsed, message_ids = claimed.email, claimed.parsed, claimed.message_ids
-    if email.state != InboundState.RECEIVED or parsed is None:
+    check(claimed)
+    if email.state != InboundState.RECEIVED or not isinstance(parsed, ParsedEmail):
         return email
-    if isinstance(parsed, Exception):
-        raise parsed
-    rfc_id = email.rfc_message_id
-    known = message_ids.conversations([rfc_id]).get(rfc_id) if rfc_id else None
+    known = _known(claimed)
     with uow.one_transaction():
         sender = _sender(uow, parsed, claimed.senders) if known is None else None
         _dispatch(uow, email, parsed, sender, known, storage, message_ids)
     uow.session.flush()  # in a batch's transaction: written, so its replies may thread here
+    rfc_id = email.rfc_message_id
     if rfc_id and email.outcome in (IntakeOutcome.NEW_CONVERSATION, IntakeOutcome.APPENDED):
         message_ids.add(rfc_id, email.conversation_id)
     return email
+
+
+def check(claimed: Claimed) -> None:
+    """Raise what ``process_claimed`` would fail on before writing anything (the email is
+    unreadable, or a person's mail without a valid sender address), so that a batch can
+    set it aside without a savepoint."""
+    if isinstance(claimed.parsed, Exception):
+        raise claimed.parsed
+    if isinstance(claimed.parsed, ParsedEmail) and _known(claimed) is None:
+        _sender_address(claimed.parsed)
+
+
+def _known(claimed: Claimed) -> int | None:
+    """The conversation that already holds the email's Message-ID, if any."""
+    rfc_id = claimed.email.rfc_message_id
+    return claimed.message_ids.conversations([rfc_id]).get(rfc_id) if rfc_id else None
 
 
 def quarantine(uow: UnitOfWork, inbound_id: int, reason: str) -> InboundEmail:
@@ -259,19 +274,32 @@ def _dispatch(uow: UnitOfWork, email: InboundEmail, parsed: ParsedEmail,
 def _sender(uow: UnitOfWork, parsed: ParsedEmail,
             senders: Mapping[str, Customer]) -> Customer | None:
     """The customer who wrote (``senders``: some already looked up); created for a person's
-    mail, only looked up for automatic mail (a bounce is never from the customer)."""
-    if parsed.kind == MailKind.BOUNCE:
+    mail, only looked up for automatic mail."""
+    address = _sender_address(parsed)
+    if address is None:
         return None
-    if parsed.sender is None:
-        if parsed.kind == MailKind.AUTO_REPLY:
-            return None
-        raise ValidationFailed("the email has no sender address (From)", field="from")
-    if (known := senders.get(parsed.sender.email.strip().lower())) is not None:
+    if (known := senders.get(address)) is not None:
         return known
     if parsed.kind == MailKind.AUTO_REPLY:
-        return _customer_of(uow.session, parsed.sender.email)
-    return customers.identify(uow, SYSTEM, IdentityKind.EMAIL, parsed.sender.email,
-                              name=parsed.sender.name)
+        return customers.find_by_identity(uow.session, IdentityKind.EMAIL, address)
+    assert parsed.sender is not None  # _sender_address found the address there
+    return customers.identify(uow, SYSTEM, IdentityKind.EMAIL, address, name=parsed.sender.name)
+
+
+def _sender_address(parsed: ParsedEmail) -> str | None:
+    """The address of who wrote, in canonical form; None for a bounce (never from the
+    customer) and for an auto-reply without a valid one. A person's mail without a valid one
+    raises ValidationFailed."""
+    if parsed.kind == MailKind.BOUNCE:
+        return None
+    try:
+        if parsed.sender is None:
+            raise ValidationFailed("the email has no sender address (From)", field="from")
+        return customers.normalize_identity(IdentityKind.EMAIL, parsed.sender.email)
+    except ValidationFailed:
+        if parsed.kind == MailKind.AUTO_REPLY:
+            return None
+        raise
 
 
 def _deliver(uow: UnitOfWork, email: InboundEmail, parsed: ParsedEmail, sender: Customer,
@@ -386,13 +414,6 @@ def _may_write_in(session: Session, conversation: Conversation, customer_id: int
     """Only its customer, or someone copied on it, may add to a conversation by email."""
     return (conversation.customer_id == customer_id
             or conversations.takes_part(session, conversation.id, customer_id))
-
-
-def _customer_of(session: Session, address: str) -> Customer | None:
-    try:
-        return customers.find_by_identity(session, IdentityKind.EMAIL, address)
-    except ValidationFailed:
-        return None
 
 
 def _queue_id(email: InboundEmail) -> int | None:

@@ -376,6 +376,20 @@ def test_reprocessing_all_tries_every_quarantined_mail(app, deliver, monkeypatch
 
 
 @pytest.fixture
+def statements(app):
+    """The SQL statements run while the test runs."""
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_rest):
+        seen.append(statement)
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    yield seen
+    event.remove(engine, "before_cursor_execute", note)
+
+
+@pytest.fixture
 def batch(app):
     """Store raw emails, then process them as one batch; returns the outcomes."""
     def run(*raws: bytes) -> list[intake.Outcome]:
@@ -421,23 +435,26 @@ def test_a_reply_to_a_batch_mail_that_failed_opens_a_conversation_of_its_own(bat
     assert [o.outcome for o in outcomes] == ["quarantined", "new_conversation"]
 
 
-def test_a_batch_looks_up_the_threads_of_its_replies_in_one_query(app, batch, deliver):
+def test_a_batch_looks_up_the_threads_of_its_replies_in_one_query(batch, deliver, statements):
     firsts = [deliver(raw_email(subject=f"Parcel {n}", message_id=f"p{n}@mail.example"))
               for n in range(3)]
-    seen: list[str] = []
-
-    def note(_conn, _cursor, statement, *_rest):
-        seen.append(statement)
-    with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", note)
-        try:
-            outcomes = batch(*(raw_email(subject=f"Re: Parcel {n}",
-                                         in_reply_to=f"p{n}@mail.example") for n in range(3)))
-        finally:
-            event.remove(db.engine, "before_cursor_execute", note)
+    statements.clear()
+    outcomes = batch(*(raw_email(subject=f"Re: Parcel {n}", in_reply_to=f"p{n}@mail.example")
+                       for n in range(3)))
     assert [o.conversation_id for o in outcomes] == [f.conversation_id for f in firsts]
-    assert len([s for s in seen if "FROM email_message_refs" in s]) == 1
-    assert len([s for s in seen if "FROM conversations" in s and "FOR UPDATE" in s]) <= 1
+    assert len([s for s in statements if "FROM email_message_refs" in s]) == 1
+    assert len([s for s in statements if "FROM conversations" in s and "FOR UPDATE" in s]) <= 1
+
+
+def test_a_batch_sets_aside_a_mail_without_a_valid_sender_without_a_savepoint(batch, make,
+                                                                               statements):
+    make.customer("Ada", email="ada@example.com")  # known: no savepoint to create her
+    outcomes = batch(raw_email(message_id="a1@mail.example"),
+                     raw_email(sender="xxxxx@xxxxx", subject="Odd"),
+                     raw_email(subject="Re: Where is my parcel?", in_reply_to="a1@mail.example"))
+    assert [o.outcome for o in outcomes] == ["new_conversation", "quarantined", "appended"]
+    assert outcomes[1].reason == "'xxxxx@xxxxx' is not an email address"
+    assert not [s for s in statements if s.startswith("SAVEPOINT")]
 
 
 def test_a_batch_whose_transaction_fails_is_processed_one_mail_at_a_time(app, batch,
