@@ -123,7 +123,7 @@ class KnowledgeBaseEngine:
         self._assessor: MicroBatcher[tuple[str, str | None], Assessment] = MicroBatcher(
             self.assess, window_seconds=window_seconds, name="bot-assessor",
             on_start=lambda: faiss.omp_set_num_threads(1))
-        self._replies: dict[tuple[int, int, int], HitReply] = {}
+        self._replies: dict[tuple[int, int, int | None], HitReply] = {}
 
     def respond(self, context: BotContext, message: str) -> list[Action]:
         """Answer, offer choices, or escalate (see the module docstring)."""
@@ -199,8 +199,9 @@ class KnowledgeBaseEngine:
 
     def _reply(self, hit: SearchHit) -> HitReply:
         """The hit's citation and extract, kept once read from the version it was indexed
-        at while that version was the article's current one (a version never changes)."""
-        key = (hit.article_id, hit.version, hit.chunk_id)
+        at while that version was the article's current one (a version never changes). A
+        hit on any example question replies with the same extract (see ``extract``)."""
+        key = (hit.article_id, hit.version, None if hit.from_question else hit.chunk_id)
         reply = self._replies.get(key)
         if reply is None:
             reply, current = read_reply(self._sessions, hit)
@@ -208,7 +209,7 @@ class KnowledgeBaseEngine:
                 self._keep(key, reply)
         return reply
 
-    def _keep(self, key: tuple[int, int, int], reply: HitReply) -> None:
+    def _keep(self, key: tuple[int, int, int | None], reply: HitReply) -> None:
         """Remember ``reply``; when ``MAX_KEPT_REPLIES`` are, forget them all first."""
         if len(self._replies) >= MAX_KEPT_REPLIES:
             self._replies.clear()

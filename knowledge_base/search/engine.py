@@ -48,6 +48,7 @@ class SearchHit:
     dense: float | None
     lexical: float | None
     classifier: float | None
+    from_question: bool = False  # the best chunk is one of the article's example questions
 
 
 @dataclass
@@ -125,7 +126,8 @@ class SearchIndex:
         relevant = [r for r in rank(signals)
                     if r.lexical or (r.dense or 0.0) >= MIN_DENSE_WITHOUT_WORDS]
         return [SearchHit(r.article_id, self.chunks[chunk].version, chunk, r.score, r.dense,
-                          r.lexical, r.classifier)
+                          r.lexical, r.classifier,
+                          self.chunks[chunk].kind is ChunkKind.QUESTION)
                 for r in relevant[:limit]
                 for chunk in [best_chunk.get(r.article_id) or lexical_chunk.get(r.article_id)
                               or self.by_article[r.article_id][0]]]

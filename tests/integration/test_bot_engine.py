@@ -208,3 +208,15 @@ def test_a_reply_is_kept_only_for_the_current_version_of_its_article(bot_app, en
     assert isinstance(action, Answer) and action.citation.version == version
     assert action.text.startswith("Click Forgot password")
     assert bool(reads) is not kept
+
+
+def test_hits_on_two_example_questions_of_an_article_share_one_reply(bot_app, engine):
+    ids, context = bot_app[2], BotContext(language="en")
+    first, second = (SearchHit(ids["password"], 1, chunk_id=chunk_id, score=1.0, dense=0.9,
+                               lexical=None, classifier=None, from_question=True)
+                     for chunk_id in (-11, -12))
+    engine.actions(context, "password", Decision(Outcome.ANSWER, (first,), 0.9))
+    with article_reads(bot_app[0]) as reads:
+        [action] = engine.actions(context, "password", Decision(Outcome.ANSWER, (second,), 0.9))
+    assert isinstance(action, Answer) and action.text.startswith("Click Forgot password")
+    assert not reads
