@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import numpy.typing as npt
 
 from knowledge_base.models import ArticleStatus, Audience, ChunkKind
 from knowledge_base.search.classifier import ArticleClassifier
@@ -20,6 +21,7 @@ LEXICAL_K = 100
 # An article sharing no word with the query needs at least this cosine to be returned:
 # below it, the model's nearest neighbour is noise ("zebra" finds *something*).
 MIN_DENSE_WITHOUT_WORDS = 0.3
+KEPT_FILTERS = 16  # distinct filters whose admitted articles are kept between changes
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,31 @@ class SearchHit:
     from_question: bool = False  # the best chunk is one of the article's example questions
 
 
+@dataclass(frozen=True)
+class QuestionMatrix:
+    """Every article's example-question vectors in one matrix, an article's rows together,
+    so one product gives a batch of queries each article's nearest question."""
+
+    columns: dict[int, int]  # article id → its column in ``nearest``
+    starts: npt.NDArray[np.intp]
+    transposed: Vectors  # a column per question
+
+    @classmethod
+    def of(cls, questions: Mapping[int, Vectors]) -> QuestionMatrix | None:
+        kept = [(article_id, vectors) for article_id, vectors in questions.items()
+                if len(vectors)]
+        if not kept:
+            return None
+        sizes = [len(vectors) for _, vectors in kept]
+        return cls({article_id: n for n, (article_id, _) in enumerate(kept)},
+                   np.cumsum([0, *sizes[:-1]]),
+                   np.ascontiguousarray(np.vstack([vectors for _, vectors in kept]).T))
+
+    def nearest(self, vectors: Vectors) -> npt.NDArray[np.float32]:
+        """Per query row, each article's highest cosine to one of its questions."""
+        return np.maximum.reduceat(vectors @ self.transposed, self.starts, axis=1)
+
+
 @dataclass
 class SearchIndex:
     vectors: VectorIndex
@@ -60,6 +87,9 @@ class SearchIndex:
     by_article: dict[int, list[int]] = field(default_factory=dict)
     questions: dict[int, Vectors] = field(default_factory=dict)
     classifier: ArticleClassifier | None = None
+    # Derived from the rows above, rebuilt on first use after a change (``_changed``).
+    _admitted: dict[SearchFilters, frozenset[int]] = field(default_factory=dict, repr=False)
+    _question_matrix: QuestionMatrix | None = field(default=None, repr=False)
 
     def replace_articles(self, article_ids: Iterable[int], rows: Sequence[ChunkRow]) -> None:
         """Drop every chunk of ``article_ids``, then add ``rows`` (which carry vectors)."""
@@ -70,6 +100,7 @@ class SearchIndex:
             self.questions.pop(article_id, None)
             for chunk_id in old:
                 del self.chunks[chunk_id]
+        self._changed()
         self.add_rows(rows, vector_matrix(rows))
 
     def add_rows(self, rows: Sequence[ChunkRow], vectors: Vectors | None) -> None:
@@ -81,6 +112,7 @@ class SearchIndex:
         for row in rows:
             self.chunks[row.id] = replace(row, vector=None)
             self.by_article.setdefault(row.article_id, []).append(row.id)
+        self._changed()
         self.add_questions(rows)
 
     def add_questions(self, rows: Sequence[ChunkRow]) -> None:
@@ -91,6 +123,11 @@ class SearchIndex:
                 grouped.setdefault(row.article_id, []).append(_row_vector(row))
         for article_id, vectors in grouped.items():
             self.questions[article_id] = np.vstack(vectors)
+        self._question_matrix = None
+
+    def _changed(self) -> None:
+        self._admitted.clear()
+        self._question_matrix = None
 
     def search(self, text: str, vector: Vectors, filters: SearchFilters,
                limit: int) -> list[SearchHit]:
@@ -99,29 +136,48 @@ class SearchIndex:
 
     def search_many(self, queries: Sequence[tuple[str, SearchFilters]], vectors: Vectors,
                     limit: int) -> list[list[SearchHit]]:
-        """``search`` for each (text, filters) and its row of ``vectors``: one faiss call
-        and one classifier call for them all."""
+        """``search`` for each (text, filters) and its row of ``vectors``: one faiss call,
+        one classifier call and one product with the example questions for them all."""
         if not queries:
             return []
-        nearest = self.vectors.search_many(vectors, DENSE_K)
-        classifier: Sequence[dict[int, float] | None] = (
-            self.classifier.log_proba_many(vectors) if self.classifier is not None
-            else [None] * len(queries))
-        return [self._search(text, vector, filters, limit, near, scores)
-                for (text, filters), vector, near, scores
-                in zip(queries, vectors, nearest, classifier, strict=True)]
+        admitted = [self.admitted_articles(filters) for _, filters in queries]
+        nearest = self._dense_many(vectors, admitted, limit)
+        classifier: Sequence[dict[int, float] | None] = [None] * len(queries)
+        questions: Sequence[npt.NDArray[np.float32] | None] = [None] * len(queries)
+        if self.classifier is not None:
+            # It scores every article, so every article needs its nearest question.
+            classifier = self.classifier.log_proba_many(vectors)
+            questions = self._nearest_questions(vectors)
+        return [self._search(text, vector, articles, limit, near, scores, closest)
+                for (text, _), vector, articles, near, scores, closest
+                in zip(queries, vectors, admitted, nearest, classifier, questions,
+                       strict=True)]
 
-    def _search(self, text: str, vector: Vectors, filters: SearchFilters, limit: int,
-                nearest: list[tuple[int, float]],
-                classifier_scores: dict[int, float] | None) -> list[SearchHit]:
-        """One query's ranking, from its ``DENSE_K`` nearest chunks and classifier scores."""
-        dense_hits = self._dense(vector, filters, limit, nearest)
+    def admitted_articles(self, filters: SearchFilters) -> frozenset[int]:
+        """The articles ``filters`` admit (filters read article fields, which every chunk
+        of an article carries), kept until the rows change."""
+        articles = self._admitted.get(filters)
+        if articles is None:
+            if len(self._admitted) >= KEPT_FILTERS:
+                self._admitted.clear()
+            articles = frozenset(a for a, chunk_ids in self.by_article.items()
+                                 if filters.admits(self.chunks[chunk_ids[0]]))
+            self._admitted[filters] = articles
+        return articles
+
+    def _search(self, text: str, vector: Vectors, admitted: frozenset[int], limit: int,
+                dense_hits: list[tuple[int, float]], classifier_scores: dict[int, float] | None,
+                questions: npt.NDArray[np.float32] | None) -> list[SearchHit]:
+        """One query's ranking, from its nearest admitted chunks, its classifier scores and
+        (with them) each article's nearest question."""
         lexical_hits = [(c, s) for c, s in self.lexical.search(
-            text, LEXICAL_K, also=[c for c, _ in dense_hits]) if filters.admits(self.chunks[c])]
+            text, LEXICAL_K, also=[c for c, _ in dense_hits])
+            if self.chunks[c].article_id in admitted]
         dense, best_chunk = self._per_article(dense_hits)
         lexical, lexical_chunk = self._per_article(lexical_hits)
-        classifier = self._admitted(classifier_scores, filters)
-        self._complete_dense(dense, [*lexical, *(classifier or {})], vector)
+        classifier = (None if classifier_scores is None else
+                      {a: s for a, s in classifier_scores.items() if a in admitted})
+        self._complete_dense(dense, [*lexical, *(classifier or {})], vector, questions)
         signals = Signals(dense, lexical, classifier)
         relevant = [r for r in rank(signals)
                     if r.lexical or (r.dense or 0.0) >= MIN_DENSE_WITHOUT_WORDS]
@@ -132,19 +188,33 @@ class SearchIndex:
                 for chunk in [best_chunk.get(r.article_id) or lexical_chunk.get(r.article_id)
                               or self.by_article[r.article_id][0]]]
 
-    def _dense(self, vector: Vectors, filters: SearchFilters, limit: int,
-               nearest: list[tuple[int, float]]) -> list[tuple[int, float]]:
-        """Nearest admitted chunks (``nearest``: the ``DENSE_K`` first), fetching more
-        while filters leave too few articles."""
-        k, found = DENSE_K, nearest
+    def _dense_many(self, vectors: Vectors, admitted: Sequence[frozenset[int]],
+                    limit: int) -> list[list[tuple[int, float]]]:
+        """Each query's nearest admitted chunks, at least ``DENSE_K`` looked at, fetching
+        more (one faiss call for all such queries) while filters leave too few articles."""
+        k, found = DENSE_K, self.vectors.search_many(vectors, DENSE_K)
+        hits: list[list[tuple[int, float]]] = [[] for _ in admitted]
+        wanting = list(range(len(admitted)))
         while True:
-            hits = [(c, s) for c, s in found
-                    if c in self.chunks and filters.admits(self.chunks[c])]
-            articles = {self.chunks[c].article_id for c, _ in hits}
-            if len(articles) >= limit or k >= len(self.vectors):
+            for n, near in zip(wanting, found, strict=True):
+                hits[n] = [(c, s) for c, s in near
+                           if c in self.chunks and self.chunks[c].article_id in admitted[n]]
+            if k >= len(self.vectors):
+                return hits
+            wanting = [n for n in wanting
+                       if len({self.chunks[c].article_id for c, _ in hits[n]}) < limit]
+            if not wanting:
                 return hits
             k *= 4
-            found = self.vectors.search(vector, k)
+            found = self.vectors.search_many(vectors[wanting], k)
+
+    def _nearest_questions(self, vectors: Vectors) -> npt.NDArray[np.float32] | list[None]:
+        """Per query row, each article's nearest example question (``QuestionMatrix``)."""
+        if self._question_matrix is None:
+            self._question_matrix = QuestionMatrix.of(self.questions)
+        if self._question_matrix is None:
+            return [None] * len(vectors)
+        return self._question_matrix.nearest(vectors)
 
     def _per_article(self, hits: list[tuple[int, float]],
                      ) -> tuple[dict[int, float], dict[int, int]]:
@@ -158,23 +228,19 @@ class SearchIndex:
         return scores, chunks
 
     def _complete_dense(self, dense: dict[int, float], articles: Iterable[int],
-                        vector: Vectors) -> None:
+                        vector: Vectors, nearest: npt.NDArray[np.float32] | None) -> None:
         """Give the other signals' articles beyond the nearest chunks their own cosine, the
-        nearest of their example questions: a stand-in floor would bury the right article
-        whenever its questions sit just past the dense cut."""
-        for article_id in set(articles).difference(dense):
-            questions = self.questions.get(article_id)
-            if questions is not None:
+        nearest of their example questions (``nearest``: each article's, when computed for
+        the batch): a stand-in floor would bury the right article whenever its questions
+        sit just past the dense cut."""
+        missing = set(articles).difference(dense)
+        if nearest is not None and self._question_matrix is not None:
+            columns = self._question_matrix.columns
+            dense.update({a: float(nearest[columns[a]]) for a in missing if a in columns})
+            return
+        for article_id in missing:
+            if (questions := self.questions.get(article_id)) is not None:
                 dense[article_id] = float((questions @ vector).max())
-
-    def _admitted(self, scores: dict[int, float] | None,
-                  filters: SearchFilters) -> dict[int, float] | None:
-        """The classifier's scores of the articles ``filters`` admit."""
-        if scores is None:
-            return None
-        # Filters read article fields, which every chunk of the article carries.
-        return {a: s for a, s in scores.items()
-                if a in self.by_article and filters.admits(self.chunks[self.by_article[a][0]])}
 
 
 def _row_vector(row: ChunkRow) -> Vectors:

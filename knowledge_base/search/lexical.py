@@ -79,14 +79,14 @@ class BM25Index:
         if not terms:
             return []
         scores = np.zeros(len(self._ids))
-        candidates = [np.fromiter((self._slots[c] for c in also if c in self._slots),
-                                  dtype=np.int64)]
+        candidate = np.zeros(len(self._ids), dtype=bool)
+        candidate[[self._slots[c] for c in also if c in self._slots]] = True
         for term in terms:
             slots, contributions = self._scored_postings(term)
             scores[slots] += contributions
             if len(slots) <= SCAN_LIMIT:
-                candidates.append(slots)
-        return self._best(np.unique(np.concatenate(candidates)), scores, k)
+                candidate[slots] = True
+        return self._best(np.flatnonzero(candidate & (scores > 0)), scores, k)
 
     def _scored_postings(self, term: str) -> tuple[Slots, npt.NDArray[np.float64]]:
         """Each chunk holding ``term`` (as slots) and the term's BM25 part of its score."""
@@ -108,12 +108,13 @@ class BM25Index:
 
     def _best(self, slots: Slots, scores: npt.NDArray[np.float64],
               k: int) -> list[tuple[int, float]]:
-        """Top ``k`` positive scores among ``slots``; ties go to the lower chunk id."""
+        """Top ``k`` scores among ``slots`` (all positive); ties go to the lower chunk id."""
         values = scores[slots]
-        slots, values = slots[values > 0], values[values > 0]
+        if len(slots) > k:  # keep the k best and whatever ties the k-th, then sort those
+            kept = values >= np.partition(values, len(values) - k)[len(values) - k]
+            slots, values = slots[kept], values[kept]
         order = np.lexsort((self._ids[slots], -values))[:k]
-        return [(int(self._ids[s]), float(v)) for s, v in zip(slots[order], values[order],
-                                                               strict=True)]
+        return list(zip(self._ids[slots[order]].tolist(), values[order].tolist(), strict=True))
 
     def _allocate(self, chunk_id: int) -> int:
         if not self._free:

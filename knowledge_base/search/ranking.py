@@ -53,16 +53,19 @@ def rank(signals: Signals) -> list[Ranked]:
 
 def _fused(signals: Signals, candidates: list[int]) -> Floats:
     """Each candidate's weighted sum of its standardised signals, in ``candidates`` order."""
-    total = DENSE_WEIGHT * _standardised(_filled(signals.dense, candidates))
-    total += LEXICAL_WEIGHT * _standardised(_column(signals.lexical, candidates, 0.0))
+    columns = [_filled(signals.dense, candidates), _column(signals.lexical, candidates, 0.0)]
     if signals.classifier:
-        total += CLASSIFIER_WEIGHT * _standardised(_filled(signals.classifier, candidates))
+        columns.append(_filled(signals.classifier, candidates))
+    dense, lexical, *classifier = _standardised(np.vstack(columns))
+    total = DENSE_WEIGHT * dense + LEXICAL_WEIGHT * lexical
+    for column in classifier:
+        total += CLASSIFIER_WEIGHT * column
     return total
 
 
 def _candidates(signals: Signals) -> list[int]:
     sources = [signals.dense, signals.lexical, signals.classifier or {}]
-    best = [sorted(s, key=lambda a, s=s: -s[a])[:PER_SIGNAL] for s in sources]
+    best = [sorted(s, key=s.__getitem__, reverse=True)[:PER_SIGNAL] for s in sources]
     return list(dict.fromkeys(a for top in best for a in top))
 
 
@@ -77,8 +80,10 @@ def _column(scores: Mapping[int, float], candidates: list[int], missing: float) 
                        count=len(candidates))
 
 
-def _standardised(values: Floats) -> Floats:
-    """Z-scores over the candidates; all zero when the signal does not tell them apart."""
-    if not np.ptp(values):
-        return np.zeros_like(values)
-    return (values - values.mean()) / values.std()
+def _standardised(rows: Floats) -> Floats:
+    """Each row's z-scores over the candidates; all zero in a row that does not tell them
+    apart."""
+    spread = rows.max(axis=1) - rows.min(axis=1)
+    deviations = rows - rows.mean(axis=1, keepdims=True)
+    return np.divide(deviations, rows.std(axis=1, keepdims=True),
+                     out=np.zeros_like(rows), where=(spread > 0)[:, None])

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pytest
 
 from knowledge_base.models import ArticleStatus, Audience, ChunkKind
@@ -200,6 +201,45 @@ def test_searching_many_queries_at_once_finds_what_each_search_finds():
     batched = index.search_many(queries, vectors, 10)
     alone = [index.search(text, vector, filters, 10)
              for (text, filters), vector in zip(queries, vectors, strict=True)]
-    assert batched == alone
+    assert [[(h.article_id, h.chunk_id) for h in hits] for hits in batched] == \
+        [[(h.article_id, h.chunk_id) for h in hits] for hits in alone]
+    # A batch's matrix products may round the last float32 bit differently.
+    assert [h.score for hits in batched for h in hits] == \
+        pytest.approx([h.score for hits in alone for h in hits], rel=1e-5)
     assert batched[0] and batched[2] and not batched[1]
     assert index.search_many([], vectors[:0], 10) == []
+
+
+def test_a_batch_widens_only_the_queries_whose_filters_reject_the_nearest(monkeypatch):
+    monkeypatch.setattr(engine, "DENSE_K", 1)
+    internal = [ArticleRows(n, [REFUND], audience=Audience.INTERNAL) for n in (1, 2, 3)]
+    index = index_of(*internal, ArticleRows(4, [REFUND + " Details inside."]))
+    vector = EMBEDDER.encode([REFUND])[0]
+    staff = SearchFilters(audiences=tuple(Audience))
+    public, everyone = index.search_many([("zebra", SearchFilters()), ("zebra", staff)],
+                                         np.vstack([vector, vector]), 10)
+    assert [h.article_id for h in public] == [4]
+    assert len(everyone) == 4
+
+
+def test_filters_see_articles_added_after_an_earlier_search():
+    index = index_of(LOST_CARD)
+    french = SearchFilters(language="fr")
+    assert found(index, "carte perdue", french) == []
+    index.replace_articles([7], ArticleRows(7, ["Carte perdue : bloquez-la."], ["carte perdue"],
+                                            language="fr").rows())
+    assert found(index, "carte perdue", french) == [7]
+
+
+def test_the_nearest_question_follows_an_article_edit():
+    index = index_of(LOST_CARD, TRANSFER, TOP_UP)
+    index.classifier = ArticleClassifier.train(index.questions)
+    query = "I lost my card"
+    vector = EMBEDDER.encode([query])[0]
+    [before] = [h for h in search(index, query) if h.article_id == 3]
+    index.replace_articles([3], ArticleRows(3, ["Top up."], ["I lost my card and my phone"])
+                           .rows())
+    index.vectors = NearestChunkOnly(index.vectors)  # article 3 is past the dense cut
+    [after] = [h for h in search(index, query) if h.article_id == 3]
+    assert after.dense == pytest.approx(float(max(index.questions[3] @ vector)))
+    assert after.dense > before.dense + 0.1
