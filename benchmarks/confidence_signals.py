@@ -120,7 +120,8 @@ def timed_signal(measure: Callable[[], tuple[Booleans, npt.NDArray[np.float64]]]
 
 
 def calibrated_signals(data: Replay) -> dict[str, Signal]:
-    """The shipped confidence and the boosted one, from the same held-out searches."""
+    """The shipped confidence, the boosted one and the features' ceiling, from the same
+    fold searches and the same searches of the questions."""
     started = time.monotonic()
     samples = held_out_samples(data.rows, CalibrationSettings())
     assert samples is not None, "BANKING77-OOS has example questions to calibrate on"
